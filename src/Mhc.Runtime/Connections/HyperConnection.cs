@@ -1,0 +1,184 @@
+using Mhc.Runtime.Monitoring;
+using Mhc.Runtime.Ops;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Mhc.Runtime;
+
+/// <summary>
+/// One residual site (an attention or an MLP sub-layer) widened to n streams. Takes the streams
+/// [..., n, C] and the branch F ([..., C] → [..., C]) and returns the new streams [..., n, C]:
+/// <c>x'[i] = Σ_j H_res[i,j]·x[j] + H_post[i]·F(Σ_i H_pre[i]·x[i])</c>, with the mixing matrices
+/// computed per token as in MHC-SPEC §2 (mHC), §4 (HC), or fixed to a plain residual add.
+/// At init it computes exactly <c>x + F(x)</c> on identical streams (MHC-SPEC §5).
+/// </summary>
+public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Tensor>
+{
+    private const string AlphaName = "alpha";
+
+    private readonly Parameter? _phi, _bias;                                       // mHC
+    private readonly Parameter? _thetaPre, _thetaPost, _thetaRes, _bPre, _bPost, _bRes; // HC
+    private readonly Parameter? _alpha;                                            // both: (α_pre, α_post, α_res)
+
+    /// <param name="name">Module name (as in state dicts).</param>
+    /// <param name="channels">Width C of one stream.</param>
+    /// <param name="options">Streams, kind, Sinkhorn iterations, implementation.</param>
+    /// <param name="layerIndex">Global index of this residual site; drives the symmetry-breaking init and the Amax probe's order.</param>
+    public HyperConnection(string name, long channels, HyperConnectionOptions options, int layerIndex = 0) : base(name)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (channels < 1)
+            throw new ArgumentOutOfRangeException(nameof(channels), channels, "The stream width must be positive.");
+        Options = options;
+        Channels = channels;
+        LayerIndex = layerIndex;
+
+        int n = options.Streams;
+        switch (options.Kind)
+        {
+            case ConnectionKind.Mhc:
+                _phi = nn.Parameter(zeros(n * channels, n * n + 2 * n));
+                _bias = nn.Parameter(tensor(ConnectionInit.MhcBias(n, layerIndex, options.IdentityLogitGap)));
+                _alpha = nn.Parameter(full(3, options.AlphaInit, dtype: ScalarType.Float32));
+                register_parameter("phi", _phi);
+                register_parameter("bias", _bias);
+                register_parameter(AlphaName, _alpha);
+                break;
+            case ConnectionKind.Hc:
+                _thetaPre = nn.Parameter(zeros(channels));
+                _thetaPost = nn.Parameter(zeros(channels));
+                _thetaRes = nn.Parameter(zeros(channels, n));
+                _bPre = nn.Parameter(tensor(ConnectionInit.PreWeights(n, layerIndex).Select(w => (float)w).ToArray()));
+                _bPost = nn.Parameter(ones(n));
+                _bRes = nn.Parameter(eye(n));
+                _alpha = nn.Parameter(full(3, options.AlphaInit, dtype: ScalarType.Float32));
+                register_parameter("theta_pre", _thetaPre);
+                register_parameter("theta_post", _thetaPost);
+                register_parameter("theta_res", _thetaRes);
+                register_parameter("b_pre", _bPre);
+                register_parameter("b_post", _bPost);
+                register_parameter("b_res", _bRes);
+                register_parameter(AlphaName, _alpha);
+                break;
+            case ConnectionKind.Residual:
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(options), options.Kind, "Unknown connection kind.");
+        }
+    }
+
+    public HyperConnectionOptions Options { get; }
+
+    public ConnectionKind Kind => Options.Kind;
+
+    public int Streams => Options.Streams;
+
+    public long Channels { get; }
+
+    /// <summary>Global index of this residual site (0 for the first connection of the model).</summary>
+    public int LayerIndex { get; private set; }
+
+    /// <summary>Set while an <see cref="AmaxProbe"/> measures the model.</summary>
+    internal ResidualMixRecorder? Recorder { get; set; }
+
+    /// <summary>Runs the connection around a branch module.</summary>
+    public Tensor forward(Tensor streams, nn.Module<Tensor, Tensor> branch)
+    {
+        ArgumentNullException.ThrowIfNull(branch);
+        return forward(streams, branch.call);
+    }
+
+    public override Tensor forward(Tensor streams, Func<Tensor, Tensor> branch)
+    {
+        ArgumentNullException.ThrowIfNull(streams);
+        ArgumentNullException.ThrowIfNull(branch);
+        StreamShape.RequireStreams(streams, Streams, Channels, nameof(streams));
+        var activationType = streams.dtype;
+        var computeType = StreamShape.ComputeType(activationType, nameof(streams));
+
+        using var scope = NewDisposeScope();
+        var x = streams.to_type(computeType).contiguous();
+        var output = Kind switch
+        {
+            ConnectionKind.Mhc => ForwardMhc(x, branch, activationType, computeType),
+            ConnectionKind.Hc => ForwardHc(x, branch, activationType, computeType),
+            _ => ForwardResidual(x, branch, activationType, computeType),
+        };
+        return output.to_type(activationType).MoveToOuterDisposeScope();
+    }
+
+    private Tensor ForwardMhc(Tensor x, Func<Tensor, Tensor> branch, ScalarType activationType, ScalarType computeType)
+    {
+        var impl = Options.Implementation;
+        var (pre, post, logits) = MhcOps.Coefficients(
+            x, As(_phi!, computeType), As(_bias!, computeType), As(_alpha!, computeType), Options.RmsEpsilon, impl);
+        var hRes = MhcOps.Sinkhorn(logits, Options.SinkhornIterations, impl);
+        Recorder?.Record(this, hRes);
+        var f = InvokeBranch(branch, MhcOps.PreMix(x, pre, impl), activationType, computeType);
+        return MhcOps.Merge(x, hRes, post, f, impl);
+    }
+
+    private Tensor ForwardHc(Tensor x, Func<Tensor, Tensor> branch, ScalarType activationType, ScalarType computeType)
+    {
+        var alpha = As(_alpha!, computeType);
+        var normalized = x / (x.square().mean(new long[] { -1 }, keepdim: true) + Options.RmsEpsilon).sqrt();
+        var pre = alpha[0] * normalized.matmul(As(_thetaPre!, computeType)).tanh() + As(_bPre!, computeType);
+        var post = alpha[1] * normalized.matmul(As(_thetaPost!, computeType)).tanh() + As(_bPost!, computeType);
+        var hRes = (alpha[2] * normalized.matmul(As(_thetaRes!, computeType)).tanh() + As(_bRes!, computeType)).contiguous();
+        Recorder?.Record(this, hRes);
+        var impl = Options.Implementation;
+        var f = InvokeBranch(branch, MhcOps.PreMix(x, pre.contiguous(), impl), activationType, computeType);
+        return MhcOps.Merge(x, hRes, post.contiguous(), f, impl);
+    }
+
+    private Tensor ForwardResidual(Tensor x, Func<Tensor, Tensor> branch, ScalarType activationType, ScalarType computeType)
+    {
+        if (Recorder is not null)
+        {
+            var identity = eye(Streams, dtype: computeType).expand(x.shape[..^1].Append(Streams).ToArray());
+            Recorder.Record(this, identity);
+        }
+        var f = InvokeBranch(branch, x.mean(new long[] { -2 }), activationType, computeType);
+        return x + f.unsqueeze(-2);
+    }
+
+    private Tensor InvokeBranch(Func<Tensor, Tensor> branch, Tensor h, ScalarType activationType, ScalarType computeType)
+    {
+        var f = branch(h.to_type(activationType))
+            ?? throw new InvalidOperationException($"The branch of connection '{GetName()}' returned null.");
+        if (!f.shape.SequenceEqual(h.shape))
+            throw new InvalidOperationException(
+                $"The branch of connection '{GetName()}' returned {StreamShape.Format(f.shape)}, but it must return the shape it was given, " +
+                $"{StreamShape.Format(h.shape)} (one stream of width {Channels}). A branch that changes the width cannot be hyper-connected.");
+        return f.to_type(computeType).contiguous();
+    }
+
+    private static Tensor As(Tensor parameter, ScalarType type) => parameter.dtype == type ? parameter : parameter.to_type(type);
+
+    /// <summary>
+    /// Renumbers this site and re-applies the layer-dependent part of the init (which stream H_pre
+    /// favours). Meant for model construction, before training.
+    /// </summary>
+    public void ResetLayerIndex(int layerIndex)
+    {
+        LayerIndex = layerIndex;
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var pre = ConnectionInit.PreWeights(Streams, layerIndex);
+        switch (Kind)
+        {
+            case ConnectionKind.Mhc:
+                _bias![TensorIndex.Slice(0, Streams)].copy_(tensor(pre.Select(p => (float)ConnectionInit.Logit(p)).ToArray()));
+                break;
+            case ConnectionKind.Hc:
+                _bPre!.copy_(tensor(pre.Select(p => (float)p).ToArray()));
+                break;
+        }
+    }
+
+    public override string ToString() =>
+        $"HyperConnection({GetName()}: {Kind}, n={Streams}, C={Channels}, layer {LayerIndex}" +
+        (Kind == ConnectionKind.Mhc ? $", t={Options.SinkhornIterations}" : "") + ")";
+}

@@ -1,0 +1,16 @@
+namespace Mhc.Build.Tasks.Tests;
+
+public class NuGetCacheTests
+{
+    [Fact]
+    public void BuildLeavesTheNuGetCacheCopyUnpatched()
+    {
+        // The package folder is where restore put TorchSharp; the fix must only ever touch output copies.
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var cached = Path.Combine(packages, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        Assert.True(File.Exists(cached), $"TorchSharp is restored, so {cached} exists.");
+        var image = ElfImage.TryParse(File.ReadAllBytes(cached))!;
+        Assert.DoesNotContain(image.VersionNeeds(), n => n.IsWeak);
+    }
+}
