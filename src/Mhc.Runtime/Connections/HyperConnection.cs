@@ -15,11 +15,11 @@ namespace Mhc.Runtime;
 /// </summary>
 public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Tensor>
 {
-    private const string AlphaName = "alpha";
-
-    private readonly Parameter? _phi, _bias;                                       // mHC
-    private readonly Parameter? _thetaPre, _thetaPost, _thetaRes, _bPre, _bPost, _bRes; // HC
-    private readonly Parameter? _alpha;                                            // both: (α_pre, α_post, α_res)
+    // Field names equal the registered parameter names: Module.to(dtype/device) rebinds parameters
+    // through fields of the same name, and a differently named field would keep the stale tensor.
+    private Parameter? phi, bias;                                       // mHC
+    private Parameter? theta_pre, theta_post, theta_res, b_pre, b_post, b_res; // HC
+    private Parameter? alpha;                                            // both: (α_pre, α_post, α_res)
 
     /// <param name="name">Module name (as in state dicts).</param>
     /// <param name="channels">Width C of one stream.</param>
@@ -39,28 +39,28 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
         switch (options.Kind)
         {
             case ConnectionKind.Mhc:
-                _phi = nn.Parameter(zeros(n * channels, n * n + 2 * n));
-                _bias = nn.Parameter(tensor(ConnectionInit.MhcBias(n, layerIndex, options.IdentityLogitGap)));
-                _alpha = nn.Parameter(full(3, options.AlphaInit, dtype: ScalarType.Float32));
-                register_parameter("phi", _phi);
-                register_parameter("bias", _bias);
-                register_parameter(AlphaName, _alpha);
+                phi = nn.Parameter(zeros(n * channels, n * n + 2 * n));
+                bias = nn.Parameter(tensor(ConnectionInit.MhcBias(n, layerIndex, options.IdentityLogitGap)));
+                alpha = nn.Parameter(full(3, options.AlphaInit, dtype: ScalarType.Float32));
+                register_parameter(nameof(phi), phi);
+                register_parameter(nameof(bias), bias);
+                register_parameter(nameof(alpha), alpha);
                 break;
             case ConnectionKind.Hc:
-                _thetaPre = nn.Parameter(zeros(channels));
-                _thetaPost = nn.Parameter(zeros(channels));
-                _thetaRes = nn.Parameter(zeros(channels, n));
-                _bPre = nn.Parameter(tensor(ConnectionInit.PreWeights(n, layerIndex).Select(w => (float)w).ToArray()));
-                _bPost = nn.Parameter(ones(n));
-                _bRes = nn.Parameter(eye(n));
-                _alpha = nn.Parameter(full(3, options.AlphaInit, dtype: ScalarType.Float32));
-                register_parameter("theta_pre", _thetaPre);
-                register_parameter("theta_post", _thetaPost);
-                register_parameter("theta_res", _thetaRes);
-                register_parameter("b_pre", _bPre);
-                register_parameter("b_post", _bPost);
-                register_parameter("b_res", _bRes);
-                register_parameter(AlphaName, _alpha);
+                theta_pre = nn.Parameter(zeros(channels));
+                theta_post = nn.Parameter(zeros(channels));
+                theta_res = nn.Parameter(zeros(channels, n));
+                b_pre = nn.Parameter(tensor(ConnectionInit.PreWeights(n, layerIndex).Select(w => (float)w).ToArray()));
+                b_post = nn.Parameter(ones(n));
+                b_res = nn.Parameter(eye(n));
+                alpha = nn.Parameter(full(3, options.AlphaInit, dtype: ScalarType.Float32));
+                register_parameter(nameof(theta_pre), theta_pre);
+                register_parameter(nameof(theta_post), theta_post);
+                register_parameter(nameof(theta_res), theta_res);
+                register_parameter(nameof(b_pre), b_pre);
+                register_parameter(nameof(b_post), b_post);
+                register_parameter(nameof(b_res), b_res);
+                register_parameter(nameof(alpha), alpha);
                 break;
             case ConnectionKind.Residual:
                 break;
@@ -113,7 +113,7 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
     {
         var impl = Options.Implementation;
         var (pre, post, logits) = MhcOps.Coefficients(
-            x, As(_phi!, computeType), As(_bias!, computeType), As(_alpha!, computeType), Options.RmsEpsilon, impl);
+            x, As(phi!, computeType), As(bias!, computeType), As(alpha!, computeType), Options.RmsEpsilon, impl);
         var hRes = MhcOps.Sinkhorn(logits, Options.SinkhornIterations, impl);
         Recorder?.Record(this, hRes);
         var f = InvokeBranch(branch, MhcOps.PreMix(x, pre, impl), activationType, computeType);
@@ -122,11 +122,11 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
 
     private Tensor ForwardHc(Tensor x, Func<Tensor, Tensor> branch, ScalarType activationType, ScalarType computeType)
     {
-        var alpha = As(_alpha!, computeType);
+        var scales = As(alpha!, computeType);
         var normalized = x / (x.square().mean(new long[] { -1 }, keepdim: true) + Options.RmsEpsilon).sqrt();
-        var pre = alpha[0] * normalized.matmul(As(_thetaPre!, computeType)).tanh() + As(_bPre!, computeType);
-        var post = alpha[1] * normalized.matmul(As(_thetaPost!, computeType)).tanh() + As(_bPost!, computeType);
-        var hRes = (alpha[2] * normalized.matmul(As(_thetaRes!, computeType)).tanh() + As(_bRes!, computeType)).contiguous();
+        var pre = scales[0] * normalized.matmul(As(theta_pre!, computeType)).tanh() + As(b_pre!, computeType);
+        var post = scales[1] * normalized.matmul(As(theta_post!, computeType)).tanh() + As(b_post!, computeType);
+        var hRes = (scales[2] * normalized.matmul(As(theta_res!, computeType)).tanh() + As(b_res!, computeType)).contiguous();
         Recorder?.Record(this, hRes);
         var impl = Options.Implementation;
         var f = InvokeBranch(branch, MhcOps.PreMix(x, pre.contiguous(), impl), activationType, computeType);
@@ -170,10 +170,10 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
         switch (Kind)
         {
             case ConnectionKind.Mhc:
-                _bias![TensorIndex.Slice(0, Streams)].copy_(tensor(pre.Select(p => (float)ConnectionInit.Logit(p)).ToArray()));
+                bias![TensorIndex.Slice(0, Streams)].copy_(tensor(pre.Select(p => (float)ConnectionInit.Logit(p)).ToArray()));
                 break;
             case ConnectionKind.Hc:
-                _bPre!.copy_(tensor(pre.Select(p => (float)p).ToArray()));
+                b_pre!.copy_(tensor(pre.Select(p => (float)p).ToArray()));
                 break;
         }
     }

@@ -11,7 +11,8 @@ namespace Mhc.Runtime;
 /// </summary>
 public sealed class StreamReduce : nn.Module<Tensor, Tensor>
 {
-    private readonly Parameter? _phi, _bias, _alpha;
+    // Named as registered so that Module.to() rebinds them (see HyperConnection).
+    private Parameter? phi, bias, alpha;
 
     public StreamReduce(string name, int streams, long channels, ReduceMode mode = ReduceMode.Mean, double alphaInit = 0.01)
         : base(name)
@@ -23,14 +24,14 @@ public sealed class StreamReduce : nn.Module<Tensor, Tensor>
         Mode = mode;
         if (mode == ReduceMode.Learned)
         {
-            _phi = nn.Parameter(zeros(streams * channels, streams));
+            phi = nn.Parameter(zeros(streams * channels, streams));
             if (streams < 2)
                 throw new ArgumentOutOfRangeException(nameof(streams), streams, "A learned reduction needs at least 2 streams.");
-            _bias = nn.Parameter(full(streams, ConnectionInit.Logit(1.0 / streams), dtype: ScalarType.Float32));
-            _alpha = nn.Parameter(full(1, alphaInit, dtype: ScalarType.Float32));
-            register_parameter("phi", _phi);
-            register_parameter("bias", _bias);
-            register_parameter("alpha", _alpha);
+            bias = nn.Parameter(full(streams, ConnectionInit.Logit(1.0 / streams), dtype: ScalarType.Float32));
+            alpha = nn.Parameter(full(1, alphaInit, dtype: ScalarType.Float32));
+            register_parameter(nameof(phi), phi);
+            register_parameter(nameof(bias), bias);
+            register_parameter(nameof(alpha), alpha);
         }
     }
 
@@ -52,7 +53,7 @@ public sealed class StreamReduce : nn.Module<Tensor, Tensor>
         var x = streams.to_type(computeType);
         var v = x.flatten(-2);
         var rms = (v.square().mean(new long[] { -1 }, keepdim: true) + 1e-6).sqrt();
-        var logits = _alpha!.to_type(computeType) * v.matmul(_phi!.to_type(computeType)) / rms + _bias!.to_type(computeType);
+        var logits = alpha!.to_type(computeType) * v.matmul(phi!.to_type(computeType)) / rms + bias!.to_type(computeType);
         var weights = logits.sigmoid().unsqueeze(-1);
         return (weights * x).sum(-2L).to_type(streams.dtype).MoveToOuterDisposeScope();
     }

@@ -1,0 +1,72 @@
+using System.Text.Json.Nodes;
+using Mhc.Runtime.Monitoring;
+using Mhc.Runtime.Tests.Support;
+
+namespace Mhc.Runtime.Tests.Connections;
+
+/// <summary>
+/// Whole connections (module, parameters, branch F(h) = tanh(h·W)) against the float64 golden cases:
+/// output and every gradient, for both kinds that have golden data, both implementations and dtypes.
+/// </summary>
+public class ConnectionGoldenTests
+{
+    public static TheoryData<string, int, OpsImplementation, ScalarType> Cases()
+    {
+        var data = new TheoryData<string, int, OpsImplementation, ScalarType>();
+        foreach (var (file, count) in new[] { ("mhc_layer.json", 3), ("hc_layer.json", 2) })
+            for (int i = 0; i < count; i++)
+                foreach (var impl in new[] { OpsImplementation.Fused, OpsImplementation.Reference })
+                    foreach (var dtype in new[] { ScalarType.Float32, ScalarType.Float64 })
+                        data.Add(file, i, impl, dtype);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void ConnectionMatchesGolden(string file, int index, OpsImplementation implementation, ScalarType dtype)
+    {
+        var c = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", file)))!["cases"]![index]!;
+        bool isMhc = c["kind"]!.GetValue<string>() == "mhc_layer";
+        int n = c["n"]!.GetValue<int>();
+        long channels = c["channels"]!.GetValue<long>();
+        Tensor T(string key, params long[] shape) => tensor(c[key]!.AsArray().Select(v => v!.GetValue<double>()).ToArray()).reshape(shape.Length == 0 ? new long[] { -1 } : shape).to_type(dtype);
+
+        var options = new HyperConnectionOptions
+        {
+            Streams = n, Kind = isMhc ? ConnectionKind.Mhc : ConnectionKind.Hc, Implementation = implementation,
+            SinkhornIterations = isMhc ? c["iters"]!.GetValue<int>() : 20, RmsEpsilon = c["rms_eps"]!.GetValue<double>(),
+        };
+        using var connection = new HyperConnection("hc", channels, options);
+        connection.to(dtype);
+        var parameters = connection.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var golden = isMhc
+            ? new Dictionary<string, string> { ["phi"] = "phi", ["bias"] = "b", ["alpha"] = "alpha" }
+            : new Dictionary<string, string>
+            {
+                ["theta_pre"] = "theta_pre", ["theta_post"] = "theta_post", ["theta_res"] = "theta_res",
+                ["b_pre"] = "b_pre", ["b_post"] = "b_post", ["b_res"] = "b_res", ["alpha"] = "alpha",
+            };
+        using (no_grad())
+            foreach (var (name, key) in golden)
+                parameters[name].copy_(T(key).reshape(parameters[name].shape));
+
+        var xShape = c["x_shape"]!.AsArray().Select(v => v!.GetValue<long>()).ToArray();
+        using var x = T("x", xShape).requires_grad_();
+        using var w = T("W", channels, channels).requires_grad_();
+        using var output = connection.forward(x, h => h.matmul(w).tanh());
+
+        double tolerance = dtype == ScalarType.Float64 ? 1e-10 : 1e-5;
+        TensorAssert.Close(output, T("output", xShape), tolerance, "output");
+        output.backward(new[] { T("grad_output", xShape) });
+        TensorAssert.Close(x.grad!, T("grad_x", xShape), tolerance, "grad_x");
+        TensorAssert.Close(w.grad!, T("grad_W", channels, channels), tolerance, "grad_W");
+        foreach (var (name, key) in golden)
+            TensorAssert.Close(parameters[name].grad!, T("grad_" + key).reshape(parameters[name].shape), tolerance, "grad_" + key);
+
+        // The probe sees the same H_res the connection used.
+        var report = AmaxProbe.Measure(connection, () => connection.forward(x.detach(), h => h.matmul(w).tanh()).Dispose());
+        using var hRes = T("h_res", -1, n, n);
+        using var goldenGain = AmaxGain.Forward(hRes);
+        Assert.Equal(goldenGain.max().item<double>(), report.Connections.Single().Forward.Max, dtype == ScalarType.Float64 ? 1e-9 : 1e-5);
+    }
+}
