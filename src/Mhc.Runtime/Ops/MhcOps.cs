@@ -1,5 +1,8 @@
+using Mhc.Runtime.Ops.Fused;
+using Mhc.Runtime.Ops.Reference;
 using TorchSharp;
 using static TorchSharp.torch;
+using static Mhc.Runtime.Ops.OpsArguments;
 
 namespace Mhc.Runtime.Ops;
 
@@ -8,11 +11,27 @@ namespace Mhc.Runtime.Ops;
 /// kernel with its own backward and as a reference composition of TorchSharp operations.
 /// Shapes: x is [..., n, C] (any leading dims), coefficient tensors are [..., n] / [..., n, n].
 /// </summary>
+/// <remarks>
+/// The fused path takes contiguous float32/float64 CPU tensors (it throws <see cref="NotSupportedException"/>
+/// for other dtypes and devices, <see cref="ArgumentException"/> for non-contiguous ones); the reference path
+/// takes whatever TorchSharp does. Shapes and dtypes are checked on both paths.
+/// </remarks>
 public static class MhcOps
 {
     /// <summary>Sinkhorn–Knopp projection of logits [..., n, n] onto (approximately) doubly stochastic matrices; rows exact.</summary>
     public static Tensor Sinkhorn(Tensor logits, int iterations, OpsImplementation implementation = OpsImplementation.Fused)
-        => throw new NotImplementedException();
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
+        RequireRankAtLeast(logits, nameof(logits), 2, "[..., n, n]");
+        RequireShape(logits, nameof(logits), Leading(logits, 2, logits.shape[^1], logits.shape[^1]),
+            "[..., n, n]: square matrices");
+
+        if (implementation == OpsImplementation.Reference)
+            return ReferenceOps.Sinkhorn(logits, iterations);
+        RequireFusable((logits, nameof(logits)));
+        return SinkhornFunction.apply(logits, iterations);
+    }
 
     /// <summary>
     /// Coefficients of Eq. 14–18 from streams x [..., n, C]: H_pre = σ(·) [..., n], H_post = 2σ(·) [..., n],
@@ -22,11 +41,40 @@ public static class MhcOps
     public static (Tensor Pre, Tensor Post, Tensor ResLogits) Coefficients(
         Tensor x, Tensor phi, Tensor bias, Tensor alpha, double rmsEps = 1e-6,
         OpsImplementation implementation = OpsImplementation.Fused)
-        => throw new NotImplementedException();
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(phi);
+        ArgumentNullException.ThrowIfNull(bias);
+        ArgumentNullException.ThrowIfNull(alpha);
+        RequireRankAtLeast(x, nameof(x), 2, "[..., n, C]");
+        long n = x.shape[^2], channels = x.shape[^1], m = n * n + 2 * n;
+        string sizes = $"n = {n}, C = {channels} from x {Format(x.shape)}";
+        RequireShape(phi, nameof(phi), [n * channels, m], $"[n·C, n²+2n], {sizes}");
+        RequireShape(bias, nameof(bias), [m], $"[n²+2n], {sizes}");
+        RequireShape(alpha, nameof(alpha), [3], "(α_pre, α_post, α_res)");
+        RequireSameDtype((x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha)));
+
+        if (implementation == OpsImplementation.Reference)
+            return ReferenceOps.Coefficients(x, phi, bias, alpha, rmsEps);
+        RequireFusable((x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha)));
+        var outputs = CoefficientsFunction.apply(x, phi, bias, alpha, rmsEps);
+        return (outputs[0], outputs[1], outputs[2]);
+    }
 
     /// <summary>Pre-mix h = Σ_i H_pre[i]·x[i,:]: x [..., n, C], hPre [..., n] → [..., C].</summary>
     public static Tensor PreMix(Tensor x, Tensor hPre, OpsImplementation implementation = OpsImplementation.Fused)
-        => throw new NotImplementedException();
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(hPre);
+        RequireRankAtLeast(x, nameof(x), 2, "[..., n, C]");
+        RequireShape(hPre, nameof(hPre), Leading(x, 1), $"x's leading dims + [n], n = {x.shape[^2]} from x {Format(x.shape)}");
+        RequireSameDtype((x, nameof(x)), (hPre, nameof(hPre)));
+
+        if (implementation == OpsImplementation.Reference)
+            return ReferenceOps.PreMix(x, hPre);
+        RequireFusable((x, nameof(x)), (hPre, nameof(hPre)));
+        return PreMixFunction.apply(x, hPre);
+    }
 
     /// <summary>
     /// Res-mix + post-mix + merge in one pass: out[i,:] = Σ_j H_res[i,j]·x[j,:] + H_post[i]·f.
@@ -34,5 +82,22 @@ public static class MhcOps
     /// </summary>
     public static Tensor Merge(Tensor x, Tensor hRes, Tensor hPost, Tensor branchOutput,
         OpsImplementation implementation = OpsImplementation.Fused)
-        => throw new NotImplementedException();
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(hRes);
+        ArgumentNullException.ThrowIfNull(hPost);
+        ArgumentNullException.ThrowIfNull(branchOutput);
+        RequireRankAtLeast(x, nameof(x), 2, "[..., n, C]");
+        long n = x.shape[^2], channels = x.shape[^1];
+        string sizes = $"n = {n}, C = {channels} from x {Format(x.shape)}";
+        RequireShape(hRes, nameof(hRes), Leading(x, 2, n, n), $"x's leading dims + [n, n], {sizes}");
+        RequireShape(hPost, nameof(hPost), Leading(x, 2, n), $"x's leading dims + [n], {sizes}");
+        RequireShape(branchOutput, nameof(branchOutput), Leading(x, 2, channels), $"x's leading dims + [C], {sizes}");
+        RequireSameDtype((x, nameof(x)), (hRes, nameof(hRes)), (hPost, nameof(hPost)), (branchOutput, nameof(branchOutput)));
+
+        if (implementation == OpsImplementation.Reference)
+            return ReferenceOps.Merge(x, hRes, hPost, branchOutput);
+        RequireFusable((x, nameof(x)), (hRes, nameof(hRes)), (hPost, nameof(hPost)), (branchOutput, nameof(branchOutput)));
+        return MergeFunction.apply(x, hRes, hPost, branchOutput);
+    }
 }

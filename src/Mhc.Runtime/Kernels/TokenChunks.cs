@@ -1,0 +1,58 @@
+namespace Mhc.Runtime.Kernels;
+
+/// <summary>
+/// Splits a run of tokens into contiguous chunks for <see cref="Parallel.For(int, int, Action{int})"/>.
+/// Small work runs inline on the calling thread: below a few tens of thousands of operations the
+/// thread-pool hand-off costs more than it saves.
+/// </summary>
+internal readonly struct TokenChunks
+{
+    private const long MinOperationsPerChunk = 1 << 16;
+
+    public long Tokens { get; }
+    public int Count { get; }
+    private readonly long _chunkSize;
+
+    private TokenChunks(long tokens, int count, long chunkSize)
+    {
+        Tokens = tokens;
+        Count = count;
+        _chunkSize = chunkSize;
+    }
+
+    /// <param name="tokens">Number of tokens.</param>
+    /// <param name="operationsPerToken">Rough cost of one token, to decide whether threads pay off.</param>
+    /// <param name="alignment">Chunk boundaries fall on multiples of this (e.g. a SIMD block of tokens).</param>
+    /// <param name="chunksPerCore">
+    /// Several chunks per core smooth out uneven scheduling; kernels that keep a partial sum per chunk
+    /// ask for one, so the partials stay few.
+    /// </param>
+    public static TokenChunks Plan(long tokens, long operationsPerToken, int alignment = 1, int chunksPerCore = 4)
+    {
+        if (tokens <= 0)
+            return new TokenChunks(0, 0, 1);
+        long totalWork = tokens * Math.Max(1, operationsPerToken);
+        long byWork = Math.Max(1, totalWork / MinOperationsPerChunk);
+        long wanted = Math.Min(byWork, (long)Environment.ProcessorCount * chunksPerCore);
+        long chunkSize = (tokens + wanted - 1) / wanted;
+        chunkSize = (chunkSize + alignment - 1) / alignment * alignment;
+        int count = (int)((tokens + chunkSize - 1) / chunkSize);
+        return new TokenChunks(tokens, count, chunkSize);
+    }
+
+    public long Start(int chunk) => chunk * _chunkSize;
+
+    public long End(int chunk) => Math.Min(Tokens, (chunk + 1) * _chunkSize);
+
+    /// <summary>Runs <paramref name="body"/>(start, end, chunkIndex) for every chunk.</summary>
+    public void Run(Action<long, long, int> body)
+    {
+        if (Count == 1)
+        {
+            body(0, Tokens, 0);
+            return;
+        }
+        var self = this;
+        Parallel.For(0, Count, chunk => body(self.Start(chunk), self.End(chunk), chunk));
+    }
+}

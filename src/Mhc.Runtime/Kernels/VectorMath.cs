@@ -1,0 +1,78 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Mhc.Runtime.Kernels;
+
+/// <summary>Small SIMD helpers shared by the kernels, generic over float and double.</summary>
+internal static unsafe class VectorMath<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int Width => Vector<T>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> Load(T* p) => Unsafe.ReadUnaligned<Vector<T>>(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(T* p, Vector<T> v) => Unsafe.WriteUnaligned(p, v);
+
+    /// <summary>Element-wise e^v; the typeof checks fold away when the JIT specialises T.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> Exp(Vector<T> v)
+    {
+        if (typeof(T) == typeof(float))
+            return Vector.Exp(v.As<T, float>()).As<float, T>();
+        if (typeof(T) == typeof(double))
+            return Vector.Exp(v.As<T, double>()).As<double, T>();
+        Span<T> lanes = stackalloc T[Vector<T>.Count];
+        v.CopyTo(lanes);
+        for (int i = 0; i < lanes.Length; i++)
+            lanes[i] = T.Exp(lanes[i]);
+        return new Vector<T>(lanes);
+    }
+
+    /// <summary>Σ a[i]·b[i] over <paramref name="length"/> elements.</summary>
+    public static T Dot(T* a, T* b, int length)
+    {
+        var acc = Vector<T>.Zero;
+        int i = 0;
+        for (; i <= length - Width; i += Width)
+            acc += Load(a + i) * Load(b + i);
+        T sum = Vector.Sum(acc);
+        for (; i < length; i++)
+            sum += a[i] * b[i];
+        return sum;
+    }
+
+    /// <summary>y[i] += s·x[i].</summary>
+    public static void AddScaled(T* y, T s, T* x, int length)
+    {
+        var sv = new Vector<T>(s);
+        int i = 0;
+        for (; i <= length - Width; i += Width)
+            Store(y + i, Load(y + i) + sv * Load(x + i));
+        for (; i < length; i++)
+            y[i] += s * x[i];
+    }
+
+    /// <summary>y[i] = s·x[i].</summary>
+    public static void Scale(T* y, T s, T* x, int length)
+    {
+        var sv = new Vector<T>(s);
+        int i = 0;
+        for (; i <= length - Width; i += Width)
+            Store(y + i, sv * Load(x + i));
+        for (; i < length; i++)
+            y[i] = s * x[i];
+    }
+
+    /// <summary>y[i] += x[i].</summary>
+    public static void Add(T* y, T* x, int length)
+    {
+        int i = 0;
+        for (; i <= length - Width; i += Width)
+            Store(y + i, Load(y + i) + Load(x + i));
+        for (; i < length; i++)
+            y[i] += x[i];
+    }
+
+    public static T Sigmoid(T z) => T.One / (T.One + T.Exp(-z));
+}

@@ -1,0 +1,60 @@
+using System.Numerics;
+using Mhc.Runtime.Kernels;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace Mhc.Runtime.Ops.Fused;
+
+/// <summary>
+/// Fused res-mix + post-mix + merge. Arguments: (x [..., n, C], hRes [..., n, n], hPost [..., n],
+/// branchOutput [..., C]), contiguous.
+/// </summary>
+internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
+{
+    public override string Name => "MhcFusedMerge";
+
+    public override Tensor forward(AutogradContext ctx, params object[] vars)
+    {
+        var (x, hRes, hPost, branch) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3]);
+        ctx.save_for_backward([x, hRes, hPost, branch]);
+        var output = empty_like(x);
+        if (x.dtype == ScalarType.Float32)
+            Forward<float>(x, hRes, hPost, branch, output);
+        else
+            Forward<double>(x, hRes, hPost, branch, output);
+        return output;
+    }
+
+    public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput)
+    {
+        Tensor gradX, gradRes, gradPost, gradBranch;
+        using (NewDisposeScope())
+        {
+            var saved = ctx.get_saved_variables();
+            var (x, hRes, hPost, branch) = (saved[0], saved[1], saved[2], saved[3]);
+            var grad = gradOutput.contiguous();
+            gradX = empty_like(x).MoveToOuterDisposeScope();
+            gradRes = empty_like(hRes).MoveToOuterDisposeScope();
+            gradPost = empty_like(hPost).MoveToOuterDisposeScope();
+            gradBranch = empty_like(branch).MoveToOuterDisposeScope();
+            Tensor[] all = [x, hRes, hPost, branch, grad, gradX, gradRes, gradPost, gradBranch];
+            if (x.dtype == ScalarType.Float32)
+                Backward<float>(all);
+            else
+                Backward<double>(all);
+        }
+        return [gradX, gradRes, gradPost, gradBranch];
+    }
+
+    private static unsafe void Forward<T>(Tensor x, Tensor hRes, Tensor hPost, Tensor branch, Tensor output)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => MergeKernel<T>.Forward(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hRes), TensorMemory.Pointer<T>(hPost),
+            TensorMemory.Pointer<T>(branch), TensorMemory.Pointer<T>(output), OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
+
+    /// <param name="t">x, hRes, hPost, branch, gradOutput, then the four gradients in the same order.</param>
+    private static unsafe void Backward<T>(Tensor[] t) where T : unmanaged, IFloatingPointIeee754<T>
+        => MergeKernel<T>.Backward(TensorMemory.Pointer<T>(t[0]), TensorMemory.Pointer<T>(t[1]), TensorMemory.Pointer<T>(t[2]),
+            TensorMemory.Pointer<T>(t[3]), TensorMemory.Pointer<T>(t[4]), TensorMemory.Pointer<T>(t[5]), TensorMemory.Pointer<T>(t[6]),
+            TensorMemory.Pointer<T>(t[7]), TensorMemory.Pointer<T>(t[8]), OpsArguments.Tokens(t[0], 2), (int)t[0].shape[^2], (int)t[0].shape[^1]);
+}

@@ -1,0 +1,69 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Mhc.Runtime.Ops;
+
+/// <summary>
+/// Argument checks for the mHC ops. They run in the forward only: an exception thrown from a backward
+/// runs inside a native autograd callback and takes the process down.
+/// </summary>
+internal static class OpsArguments
+{
+    public static string Format(ReadOnlySpan<long> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+
+    public static void RequireRankAtLeast(Tensor tensor, string name, int rank, string layout)
+    {
+        if (tensor.dim() < rank)
+            throw new ArgumentException(
+                $"{name} must have shape {layout} (rank >= {rank}), got {Format(tensor.shape)} (rank {tensor.dim()}).", name);
+    }
+
+    /// <summary>Throws unless the shape is exactly <paramref name="expected"/>; <paramref name="meaning"/> says what it is made of.</summary>
+    public static void RequireShape(Tensor tensor, string name, ReadOnlySpan<long> expected, string meaning)
+    {
+        if (!tensor.shape.AsSpan().SequenceEqual(expected))
+            throw new ArgumentException(
+                $"{name} must have shape {Format(expected)} ({meaning}), got {Format(tensor.shape)}.", name);
+    }
+
+    /// <summary>x's dims without the last <paramref name="trailing"/> ones, followed by <paramref name="tail"/>.</summary>
+    public static long[] Leading(Tensor x, int trailing, params long[] tail)
+        => [.. x.shape.AsSpan(0, (int)x.dim() - trailing), .. tail];
+
+    public static void RequireSameDtype(params (Tensor Tensor, string Name)[] arguments)
+    {
+        var (first, firstName) = arguments[0];
+        foreach (var (tensor, name) in arguments.AsSpan(1))
+        {
+            if (tensor.dtype != first.dtype)
+                throw new ArgumentException(
+                    $"{name} has dtype {tensor.dtype} but {firstName} has {first.dtype}; all arguments of an mHC op must share one dtype.", name);
+        }
+    }
+
+    /// <summary>What the fused kernels can read directly: float32/float64, CPU, contiguous.</summary>
+    public static void RequireFusable(params (Tensor Tensor, string Name)[] arguments)
+    {
+        foreach (var (tensor, name) in arguments)
+        {
+            if (tensor.dtype != ScalarType.Float32 && tensor.dtype != ScalarType.Float64)
+                throw new NotSupportedException(
+                    $"{name} has dtype {tensor.dtype}; the fused mHC ops support Float32 and Float64 only (upcast half/bfloat16 first).");
+            if (tensor.device_type != DeviceType.CPU)
+                throw new NotSupportedException(
+                    $"{name} is on device {tensor.device}; the fused mHC ops run on the CPU only (use OpsImplementation.Reference elsewhere).");
+            if (!tensor.is_contiguous())
+                throw new ArgumentException(
+                    $"{name} (shape {Format(tensor.shape)}) is not contiguous; call .contiguous() before the fused op.", name);
+        }
+    }
+
+    /// <summary>Number of tokens: the product of the dims before the last <paramref name="trailing"/>.</summary>
+    public static long Tokens(Tensor tensor, int trailing)
+    {
+        long tokens = 1;
+        for (int d = 0; d < tensor.dim() - trailing; d++)
+            tokens *= tensor.shape[d];
+        return tokens;
+    }
+}

@@ -1,0 +1,24 @@
+using Mhc.Runtime.Ops;
+
+namespace Mhc.Runtime.Tests.Ops;
+
+/// <summary>The result of one composed mHC connection, every tensor kept for comparison.</summary>
+internal sealed record ConnectionResult(Tensor Output, Tensor Pre, Tensor Post, Tensor HRes);
+
+/// <summary>
+/// One whole mHC connection composed from the ops: Coefficients → Sinkhorn → PreMix → F → Merge,
+/// with the golden cases' branch F(h) = tanh(h·W).
+/// </summary>
+internal static class MhcConnection
+{
+    public static ConnectionResult Run(Tensor x, Tensor phi, Tensor bias, Tensor alpha, Tensor w,
+        int iterations, double rmsEps, OpsImplementation implementation)
+    {
+        var (pre, post, resLogits) = MhcOps.Coefficients(x, phi, bias, alpha, rmsEps, implementation);
+        var hRes = MhcOps.Sinkhorn(resLogits, iterations, implementation);
+        var h = MhcOps.PreMix(x, pre, implementation);
+        var f = h.matmul(w).tanh();
+        var output = MhcOps.Merge(x, hRes, post, f, implementation);
+        return new ConnectionResult(output, pre, post, hRes);
+    }
+}
