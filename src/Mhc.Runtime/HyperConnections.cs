@@ -6,19 +6,20 @@ namespace Mhc.Runtime;
 public static class HyperConnections
 {
     /// <summary>Every <see cref="HyperConnection"/> under <paramref name="root"/>, in module registration order.</summary>
-    public static IReadOnlyList<HyperConnection> Find(nn.Module root)
-    {
-        ArgumentNullException.ThrowIfNull(root);
-        return root.modules().OfType<HyperConnection>().ToList();
-    }
+    public static IReadOnlyList<HyperConnection> Find(nn.Module root) =>
+        FindNamed(root).Select(c => c.Connection).ToList();
 
     /// <summary>Every connection with its qualified module name (e.g. <c>h.0.hc_attn</c>).</summary>
     public static IReadOnlyList<(string Name, HyperConnection Connection)> FindNamed(nn.Module root)
     {
         ArgumentNullException.ThrowIfNull(root);
-        return root.named_modules()
-            .Where(m => m.module is HyperConnection)
-            .Select(m => (m.name, (HyperConnection)m.module))
+        // named_modules() lists descendants only; a connection passed as the root counts too.
+        var self = root is HyperConnection connection
+            ? new[] { (root.GetName(), connection) }
+            : Array.Empty<(string, HyperConnection)>();
+        return self.Concat(root.named_modules()
+                .Where(m => m.module is HyperConnection)
+                .Select(m => (m.name, (HyperConnection)m.module)))
             .ToList();
     }
 
