@@ -1,0 +1,92 @@
+using System.Text;
+using System.Xml.Linq;
+
+namespace Mhc.Tool.Conversion;
+
+/// <summary>
+/// Adds what a converted project needs to its project file: references to Mhc.Runtime and
+/// Mhc.Analyzers (unless it already has them, by package or by project) and the MhcStreams /
+/// MhcSinkhornIterations properties when the user chose them. Edits keep the file's formatting.
+/// </summary>
+internal static class ProjectFileEditor
+{
+    public const string RuntimePackage = "Mhc.Runtime";
+    public const string AnalyzersPackage = "Mhc.Analyzers";
+
+    public static string PackageVersion { get; } =
+        typeof(ProjectFileEditor).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.1.0";
+
+    /// <summary>The edited project file, or null when it already has everything.</summary>
+    public static FileChange? Edit(string projectPath, int? streams, int? iterations, List<string> notes)
+    {
+        var oldText = File.ReadAllText(projectPath);
+        var document = XDocument.Parse(oldText, LoadOptions.PreserveWhitespace);
+        var root = document.Root ?? throw new ToolException(ExitCodes.ProjectLoadFailed, $"'{projectPath}' has no root element.");
+        var ns = root.Name.Namespace;
+        bool centrallyManaged = UsesCentralPackageManagement(projectPath, root);
+
+        var missing = new[] { RuntimePackage, AnalyzersPackage }.Where(p => !References(root, p)).ToList();
+        if (missing.Count > 0)
+        {
+            var group = new XElement(ns + "ItemGroup");
+            foreach (var package in missing)
+            {
+                var reference = new XElement(ns + "PackageReference", new XAttribute("Include", package));
+                if (!centrallyManaged) reference.Add(new XAttribute("Version", PackageVersion));
+                if (package == AnalyzersPackage) reference.Add(new XAttribute("PrivateAssets", "all"));
+                group.Add(Environment.NewLine + "    ", reference);
+            }
+            group.Add(Environment.NewLine + "  ");
+            root.Add("  ", group, Environment.NewLine);
+            notes.Add($"{Path.GetFileName(projectPath)}: added PackageReference {string.Join(" and ", missing)}" +
+                      (centrallyManaged ? $" (central package management: add PackageVersion entries for them, version {PackageVersion})" : $" {PackageVersion}"));
+        }
+
+        SetProperty(root, ns, "MhcStreams", streams, projectPath, notes);
+        SetProperty(root, ns, "MhcSinkhornIterations", iterations, projectPath, notes);
+
+        var body = document.ToString(SaveOptions.DisableFormatting);
+        var newText = document.Declaration is null ? body : document.Declaration + Environment.NewLine + body;
+        if (oldText.EndsWith('\n') && !newText.EndsWith('\n')) newText += Environment.NewLine;
+        return newText == oldText ? null : new FileChange(projectPath, oldText, newText, new UTF8Encoding(false));
+    }
+
+    private static bool References(XElement root, string package) =>
+        root.Descendants().Any(e =>
+            (e.Name.LocalName == "PackageReference" && string.Equals((string?)e.Attribute("Include"), package, StringComparison.OrdinalIgnoreCase))
+            || (e.Name.LocalName == "ProjectReference" && ((string?)e.Attribute("Include") ?? "").Replace('\\', '/').EndsWith("/" + package + ".csproj", StringComparison.OrdinalIgnoreCase)));
+
+    private static void SetProperty(XElement root, XNamespace ns, string name, int? value, string projectPath, List<string> notes)
+    {
+        if (value is null) return;
+        var existing = root.Elements(ns + "PropertyGroup").Elements(ns + name).FirstOrDefault();
+        if (existing is not null)
+        {
+            if (existing.Value == value.ToString()) return;
+            existing.Value = value.ToString()!;
+        }
+        else
+        {
+            var group = root.Elements(ns + "PropertyGroup").FirstOrDefault(g => g.Attribute("Condition") is null);
+            if (group is null)
+            {
+                group = new XElement(ns + "PropertyGroup", Environment.NewLine + "  ");
+                root.AddFirst(Environment.NewLine + "  ", group);
+            }
+            group.Add("  ", new XElement(ns + name, value), Environment.NewLine + "  ");
+        }
+        notes.Add($"{Path.GetFileName(projectPath)}: set {name} = {value}");
+    }
+
+    private static bool UsesCentralPackageManagement(string projectPath, XElement root)
+    {
+        if (root.Descendants().Any(e => e.Name.LocalName == "ManagePackageVersionsCentrally" && e.Value.Trim() == "true")) return true;
+        for (var dir = new DirectoryInfo(Path.GetDirectoryName(projectPath)!); dir is not null; dir = dir.Parent)
+        {
+            var props = Path.Combine(dir.FullName, "Directory.Packages.props");
+            if (File.Exists(props))
+                return File.ReadAllText(props).Contains("<ManagePackageVersionsCentrally>true</ManagePackageVersionsCentrally>", StringComparison.OrdinalIgnoreCase);
+        }
+        return false;
+    }
+}

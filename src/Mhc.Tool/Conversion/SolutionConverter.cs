@@ -1,0 +1,96 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Mhc.Analyzers;
+
+namespace Mhc.Tool.Conversion;
+
+/// <summary>One residual site the conversion left alone, and why.</summary>
+internal sealed record SkippedSite(string File, int Line, int Column, string Id, string Reason);
+
+/// <summary>What converting a solution did, before anything is written.</summary>
+internal sealed record ConversionResult(
+    Solution Original,
+    Solution Converted,
+    IReadOnlyDictionary<string, int> SitesConvertedPerFile,
+    IReadOnlyList<SkippedSite> Skipped,
+    IReadOnlyList<ProjectId> ChangedProjects);
+
+/// <summary>
+/// Applies the "convert to hyper-connections" fix until no convertible site is left, re-analysing after
+/// each fix (one fix converts a whole block and its owner model, which changes the other sites) and
+/// stopping when the count of sites no longer drops, so a fix that cannot make progress never loops.
+/// </summary>
+internal sealed class SolutionConverter(MhcRules rules, SiteFilter filter, IProgressReporter progress)
+{
+    public async Task<ConversionResult> ConvertAsync(Solution solution, IReadOnlyList<ProjectId> projects, CancellationToken cancellationToken)
+    {
+        var initial = await ConvertibleSitesAsync(solution, projects, cancellationToken).ConfigureAwait(false);
+        var current = solution;
+        var remaining = initial;
+        int fixesApplied = 0;
+        while (remaining.Length > 0)
+        {
+            var site = remaining[0];
+            var document = current.GetDocument(site.Location.SourceTree)
+                ?? throw new InvalidOperationException($"no document holds {site.Location}.");
+            progress.Status($"Converting {Path.GetFileName(document.FilePath)} ({initial.Length - remaining.Length}/{initial.Length} sites)");
+            var next = await ApplyFixAsync(document, site, cancellationToken).ConfigureAwait(false);
+            if (next is null) break;
+            var after = await ConvertibleSitesAsync(next, projects, cancellationToken).ConfigureAwait(false);
+            if (after.Length >= remaining.Length) break; // no progress: report what is left rather than loop
+            current = next;
+            remaining = after;
+            fixesApplied++;
+        }
+
+        var converted = initial
+            .GroupBy(d => d.Location.SourceTree!.FilePath)
+            .ToDictionary(g => g.Key, g => g.Count() - remaining.Count(r => r.Location.SourceTree!.FilePath == g.Key));
+        var skipped = new List<SkippedSite>();
+        foreach (var project in projects.Select(current.GetProject).OfType<Project>())
+            foreach (var d in await rules.AnalyzeAsync(project, cancellationToken).ConfigureAwait(false))
+                if (d.Id == RuleIdentifiers.ResidualConnectionNotConvertible
+                    || (d.Id == RuleIdentifiers.ResidualConnectionFound && filter.Includes(d.Location.SourceTree?.FilePath)))
+                    skipped.Add(Skip(d, d.Id == RuleIdentifiers.ResidualConnectionFound ? "the fix made no progress on this site" : null));
+
+        var changedProjects = current.GetChanges(solution).GetProjectChanges()
+            .Where(p => p.GetChangedDocuments().Any() || p.GetAddedDocuments().Any())
+            .Select(p => p.ProjectId)
+            .ToList();
+        return new ConversionResult(solution, current, converted.Where(kv => kv.Value > 0).ToDictionary(), skipped, changedProjects);
+    }
+
+    private async Task<ImmutableArray<Diagnostic>> ConvertibleSitesAsync(Solution solution, IReadOnlyList<ProjectId> projects, CancellationToken cancellationToken)
+    {
+        var sites = ImmutableArray.CreateBuilder<Diagnostic>();
+        foreach (var project in projects.Select(solution.GetProject).OfType<Project>())
+            sites.AddRange((await rules.AnalyzeAsync(project, cancellationToken).ConfigureAwait(false))
+                .Where(d => d.Id == RuleIdentifiers.ResidualConnectionFound && filter.Includes(d.Location.SourceTree?.FilePath)));
+        return sites.ToImmutable();
+    }
+
+    private async Task<Solution?> ApplyFixAsync(Document document, Diagnostic site, CancellationToken cancellationToken)
+    {
+        var actions = new List<CodeAction>();
+        foreach (var fixer in rules.Fixers.Where(f => f.FixableDiagnosticIds.Contains(site.Id)))
+        {
+            var context = new CodeFixContext(document, site, (action, _) => actions.Add(action), cancellationToken);
+            await fixer.RegisterCodeFixesAsync(context).ConfigureAwait(false);
+        }
+        foreach (var action in actions)
+        {
+            var operations = await action.GetOperationsAsync(cancellationToken).ConfigureAwait(false);
+            var apply = operations.OfType<ApplyChangesOperation>().FirstOrDefault();
+            if (apply is not null) return apply.ChangedSolution;
+        }
+        return null;
+    }
+
+    private static SkippedSite Skip(Diagnostic d, string? reason)
+    {
+        var span = d.Location.GetLineSpan();
+        return new SkippedSite(span.Path, span.StartLinePosition.Line + 1, span.StartLinePosition.Character + 1, d.Id, reason ?? d.GetMessage());
+    }
+}

@@ -1,0 +1,41 @@
+using System.Diagnostics;
+
+namespace Mhc.Tool.Loading;
+
+/// <summary>
+/// Runs <c>dotnet restore</c> before loading: an unrestored project compiles with no package references
+/// and hundreds of errors, which would make every analysis meaningless.
+/// </summary>
+internal static class Restorer
+{
+    public static async Task RestoreAsync(InputPath input, CancellationToken cancellationToken)
+    {
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+        var start = new ProcessStartInfo(dotnet)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add("restore");
+        start.ArgumentList.Add(input.FullPath);
+        start.ArgumentList.Add("--nologo");
+        start.ArgumentList.Add("-v:q");
+        using var process = Process.Start(start)
+            ?? throw new ToolException(ExitCodes.ProjectLoadFailed, "could not start 'dotnet restore'.");
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var errors = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        if (process.ExitCode != 0)
+        {
+            var lines = ((await output.ConfigureAwait(false)) + (await errors.ConfigureAwait(false)))
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Where(l => l.Contains("error", StringComparison.OrdinalIgnoreCase))
+                .Distinct()
+                .Take(10);
+            throw new ToolException(ExitCodes.ProjectLoadFailed,
+                $"'{Path.GetFileName(input.FullPath)}' did not restore; fix these and try again:{Environment.NewLine}  " +
+                string.Join(Environment.NewLine + "  ", lines));
+        }
+    }
+}

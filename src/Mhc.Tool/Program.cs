@@ -1,0 +1,38 @@
+using System.Runtime.CompilerServices;
+using McMaster.Extensions.CommandLineUtils;
+using Microsoft.Build.Locator;
+using Mhc.Tool.Commands;
+
+namespace Mhc.Tool;
+
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        // Must run before any type from Microsoft.Build is loaded, hence the separate method below.
+        if (!TryRegisterMSBuild(out var error))
+        {
+            Console.Error.WriteLine($"error: {error}");
+            return ExitCodes.MSBuildNotFound;
+        }
+        return await RunAsync(PhysicalConsole.Singleton, args).ConfigureAwait(false);
+    }
+
+    internal static bool TryRegisterMSBuild(out string? error)
+    {
+        error = null;
+        if (MSBuildLocator.IsRegistered) return true;
+        var instance = MSBuildLocator.QueryVisualStudioInstances().OrderByDescending(i => i.Version).FirstOrDefault();
+        if (instance is null)
+        {
+            error = "no .NET SDK was found. Install the .NET SDK (10.0 or later) and make sure 'dotnet' is on PATH.";
+            return false;
+        }
+        MSBuildLocator.RegisterInstance(instance);
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static Task<int> RunAsync(IConsole console, string[] args) =>
+        CommandLineApplication.ExecuteAsync<MhcCommand>(console, args);
+}
