@@ -1,0 +1,52 @@
+using Microsoft.CodeAnalysis;
+
+namespace Mhc.Analyzers.Rules;
+
+internal static class DiagnosticDescriptors
+{
+    private const string ConversionCategory = "Mhc.Conversion";
+    private const string StreamShapeCategory = "Mhc.StreamShape";
+
+    // Info, not warning: a residual connection is correct code; the rule only offers the conversion.
+    public static readonly DiagnosticDescriptor ResidualConnectionFound = new(
+        RuleIdentifiers.ResidualConnectionFound,
+        title: "Residual connection can be hyper-connected",
+        messageFormat: "Residual connection around '{0}' can be converted to a manifold-constrained hyper-connection",
+        ConversionCategory,
+        DiagnosticSeverity.Info,
+        isEnabledByDefault: true,
+        description: "A residual connection (the identity path plus a branch applied to the same tensor) in a TorchSharp module's forward method. The code fix converts the model to run on n streams.",
+        helpLinkUri: RuleIdentifiers.GetHelpUri(RuleIdentifiers.ResidualConnectionFound));
+
+    // Info as well: the code is correct as written; the diagnostic explains why no fix is offered.
+    public static readonly DiagnosticDescriptor ResidualConnectionNotConvertible = new(
+        RuleIdentifiers.ResidualConnectionNotConvertible,
+        title: "Residual connection cannot be converted safely",
+        messageFormat: "Residual connection cannot be converted to a hyper-connection: {0}",
+        ConversionCategory,
+        DiagnosticSeverity.Info,
+        isEnabledByDefault: true,
+        description: "A residual connection was found, but converting its model could change what the model computes. No code fix is offered; the message says why.",
+        helpLinkUri: RuleIdentifiers.GetHelpUri(RuleIdentifiers.ResidualConnectionNotConvertible));
+
+    // Errors: each of these silently turns a hyper-connected model into something else.
+    public static readonly DiagnosticDescriptor StreamsCollapsedInsideStack = new(
+        RuleIdentifiers.StreamsCollapsedInsideStack,
+        title: "Streams collapsed inside the hyper-connected block stack",
+        messageFormat: "'{0}' collapses the streams between hyper-connected blocks; the following blocks' hyper-connections degrade to a plain residual connection",
+        StreamShapeCategory,
+        DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Between Expand and Reduce every hyper-connected block must receive and return all n streams. Reducing, or reducing and re-expanding, inside the block loop makes the streams identical again at every block.",
+        helpLinkUri: RuleIdentifiers.GetHelpUri(RuleIdentifiers.StreamsCollapsedInsideStack));
+
+    public static readonly DiagnosticDescriptor StreamCountMismatch = new(
+        RuleIdentifiers.StreamCountMismatch,
+        title: "Stream counts disagree",
+        messageFormat: "Streams expanded to {0}, but '{1}' builds its hyper-connections for {2} streams",
+        StreamShapeCategory,
+        DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "The stream count passed to HyperStreams.Expand must equal the stream count of the hyper-connected blocks that consume the expanded tensor.",
+        helpLinkUri: RuleIdentifiers.GetHelpUri(RuleIdentifiers.StreamCountMismatch));
+}
