@@ -242,10 +242,37 @@ internal static class ModelConverter
         editor.ReplaceNode(unit, (node, _) =>
         {
             var current = (CompilationUnitSyntax)node;
-            return current.Usings.Count == 0
-                ? current.WithUsings(SyntaxFactory.SingletonList(directive.WithTrailingTrivia(SyntaxFactory.EndOfLine(newline), SyntaxFactory.EndOfLine(newline))))
-                : current.WithUsings(current.Usings.Add(directive));
+            if (current.Usings.Count == 0)
+            {
+                return current.WithUsings(SyntaxFactory.SingletonList(directive.WithTrailingTrivia(SyntaxFactory.EndOfLine(newline), SyntaxFactory.EndOfLine(newline))));
+            }
+
+            // Among the plain usings, in System-first order; static and alias usings stay last.
+            var index = 0;
+            for (var i = 0; i < current.Usings.Count; i++)
+            {
+                var existing = current.Usings[i];
+                if (existing.StaticKeyword.IsKind(SyntaxKind.None) && existing.Alias is null && UsingOrder(existing.Name?.ToString() ?? "") < 0)
+                {
+                    index = i + 1;
+                }
+            }
+
+            if (index == 0)
+            {
+                // Before the first using, the new one takes over the file's leading trivia (e.g. a header comment).
+                var first = current.Usings[0];
+                return current.WithUsings(current.Usings.Replace(first, first.WithoutLeadingTrivia()).Insert(0, directive.WithLeadingTrivia(first.GetLeadingTrivia())));
+            }
+
+            return current.WithUsings(current.Usings.Insert(index, directive));
         });
+    }
+
+    private static int UsingOrder(string name)
+    {
+        static bool IsSystem(string n) => n == "System" || n.StartsWith("System.", System.StringComparison.Ordinal);
+        return IsSystem(name) ? -1 : string.CompareOrdinal(name, RuntimeNamespace);
     }
 
     /// <summary>The whitespace that starts the node's line, so inserted lines line up with it.</summary>

@@ -73,6 +73,14 @@ internal sealed class BlockAnalysis
         var analysis = new BlockAnalysis(type, declaration, forward, sites);
         AssignNames(sites);
         finder.CheckSites(sites);
+        var blocked = sites.FirstOrDefault(s => s.Problem is not null);
+        if (blocked is not null)
+        {
+            // A block converts as a whole: one unsafe site leaves the others as they are too.
+            analysis.Problem = $"the residual connection at line {SiteFinder.Line(blocked.Node)} cannot be converted, and a block is converted as a whole";
+            return analysis;
+        }
+
         analysis.Problem = finder.CheckClass(sites, out var channels, out var register);
         analysis.Channels = channels;
         analysis.RegisterComponents = register;
@@ -547,7 +555,7 @@ internal sealed class BlockAnalysis
             => site.Branches.Cast<SyntaxNode>().Concat(site.MovedLocals)
                 .SelectMany(n => n.DescendantNodesAndSelf().OfType<InvocationExpressionSyntax>());
 
-        private static int Line(SyntaxNode node) => node.GetLocation().GetLineSpan().StartLinePosition.Line + 1;
+        public static int Line(SyntaxNode node) => node.GetLocation().GetLineSpan().StartLinePosition.Line + 1;
 
         public string? CheckClass(ImmutableArray<ResidualSite> sites, out ExpressionSyntax? channels, out ExpressionStatementSyntax? register)
         {

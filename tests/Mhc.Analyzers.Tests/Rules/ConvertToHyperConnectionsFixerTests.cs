@@ -1,0 +1,375 @@
+using Mhc.Analyzers.Rules;
+using Mhc.Analyzers.Tests.Infrastructure;
+using Microsoft.CodeAnalysis.Testing;
+
+namespace Mhc.Analyzers.Tests.Rules;
+
+public class ConvertToHyperConnectionsFixerTests
+{
+    private static MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer> Test(string source, string fixedSource, int diagnostics)
+    {
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
+        {
+            TestCode = source,
+            FixedCode = fixedSource,
+            // One fix converts the whole block and its stack, whichever site it is invoked on.
+            NumberOfIncrementalIterations = diagnostics == 0 ? 0 : 1,
+            NumberOfFixAllIterations = diagnostics == 0 ? 0 : 1,
+        };
+        for (var i = 0; i < diagnostics; i++)
+        {
+            test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(i).WithArguments(i == 0 ? "attn" : "mlp"));
+        }
+
+        return test;
+    }
+
+    private const string Gpt = "using System.Linq;\n" + TestSetup.Usings + """
+        namespace Demo;
+
+        public sealed class Config
+        {
+            public long NEmbd { get; init; } = 8;
+            public int NLayer { get; init; } = 2;
+        }
+
+        /// <summary>A pre-norm transformer block.</summary>
+        public sealed class Block : Module<Tensor, Tensor>
+        {
+            private readonly LayerNorm ln_1, ln_2;
+            private readonly Linear attn;
+            private readonly Linear mlp;
+
+            public Block(Config c) : base(nameof(Block))
+            {
+                ln_1 = LayerNorm(c.NEmbd); attn = Linear(c.NEmbd, c.NEmbd); ln_2 = LayerNorm(c.NEmbd); mlp = Linear(c.NEmbd, c.NEmbd);
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor x)
+            {
+                x = {|#0:x + attn.forward(ln_1.forward(x))|};   // attention
+                x = {|#1:x + mlp.forward(ln_2.forward(x))|};    // feed-forward
+                return x;
+            }
+        }
+
+        public sealed class Gpt : Module<Tensor, Tensor>
+        {
+            private readonly Embedding wte, wpe;
+            private readonly ModuleList<Block> h;
+            private readonly LayerNorm ln_f;
+            private readonly Linear lm_head;
+
+            public Gpt(Config c) : base(nameof(Gpt))
+            {
+                wte = Embedding(16, c.NEmbd);
+                wpe = Embedding(16, c.NEmbd);
+                h = new ModuleList<Block>(Enumerable.Range(0, c.NLayer).Select(_ => new Block(c)).ToArray());
+                ln_f = LayerNorm(c.NEmbd);
+                lm_head = Linear(c.NEmbd, 16, hasBias: false);
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor idx)
+            {
+                var pos = arange(idx.shape[1], dtype: ScalarType.Int64);
+                var x = wte.forward(idx) + wpe.forward(pos);   // embeddings: not a residual connection
+                foreach (var block in h)
+                    x = block.forward(x);
+                return lm_head.forward(ln_f.forward(x));
+            }
+        }
+        """;
+
+    private const string GptConverted = "using System.Linq;\nusing Mhc.Runtime;\n" + TestSetup.Usings + """
+        namespace Demo;
+
+        public sealed class Config
+        {
+            public long NEmbd { get; init; } = 8;
+            public int NLayer { get; init; } = 2;
+        }
+
+        /// <summary>A pre-norm transformer block.</summary>
+        [HyperConnected]
+        public sealed partial class Block : Module<Tensor, Tensor>
+        {
+            private readonly LayerNorm ln_1, ln_2;
+            private readonly Linear attn;
+            private readonly Linear mlp;
+
+            public Block(Config c) : base(nameof(Block))
+            {
+                ln_1 = LayerNorm(c.NEmbd); attn = Linear(c.NEmbd, c.NEmbd); ln_2 = LayerNorm(c.NEmbd); mlp = Linear(c.NEmbd, c.NEmbd);
+                InitializeHyperConnections(channels: c.NEmbd);
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor x)
+            {
+                x = hc_attn.forward(x, h => attn.forward(ln_1.forward(h)));   // attention
+                x = hc_mlp.forward(x, h => mlp.forward(ln_2.forward(h)));    // feed-forward
+                return x;
+            }
+        }
+
+        public sealed class Gpt : Module<Tensor, Tensor>
+        {
+            private readonly Embedding wte, wpe;
+            private readonly ModuleList<Block> h;
+            private readonly LayerNorm ln_f;
+            private readonly Linear lm_head;
+
+            public Gpt(Config c) : base(nameof(Gpt))
+            {
+                wte = Embedding(16, c.NEmbd);
+                wpe = Embedding(16, c.NEmbd);
+                h = new ModuleList<Block>(Enumerable.Range(0, c.NLayer).Select(_ => new Block(c)).ToArray());
+                ln_f = LayerNorm(c.NEmbd);
+                lm_head = Linear(c.NEmbd, 16, hasBias: false);
+                RegisterComponents();
+                HyperConnections.AssignLayerIndices(this);
+            }
+
+            public override Tensor forward(Tensor idx)
+            {
+                var pos = arange(idx.shape[1], dtype: ScalarType.Int64);
+                var x = wte.forward(idx) + wpe.forward(pos);   // embeddings: not a residual connection
+                x = HyperStreams.Expand(x, Block.HyperConnectionStreams);
+                foreach (var block in h)
+                    x = block.forward(x);
+                x = HyperStreams.Reduce(x);
+                return lm_head.forward(ln_f.forward(x));
+            }
+        }
+        """;
+
+    [Fact]
+    public Task Gpt_is_converted_with_expand_and_reduce_around_the_stack()
+        => Test(Gpt, GptConverted, diagnostics: 2).RunAsync();
+
+    [Fact]
+    public Task Converting_twice_changes_nothing()
+    {
+        // The converted model has no residual sum left, so there is no diagnostic and no fix.
+        var test = Test(GptConverted, GptConverted, diagnostics: 0);
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task Owner_in_another_file_gets_expand_reduce_and_layer_indices()
+    {
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
+        {
+            NumberOfIncrementalIterations = 1,
+            NumberOfFixAllIterations = 1,
+        };
+        var (block, model) = SplitBlockAndModel(Gpt);
+        var (fixedBlock, fixedModel) = SplitBlockAndModel(GptConverted);
+        test.TestState.Sources.Add(("Block.cs", block));
+        test.TestState.Sources.Add(("Gpt.cs", model));
+        test.FixedState.Sources.Add(("Block.cs", fixedBlock));
+        test.FixedState.Sources.Add(("Gpt.cs", fixedModel));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(0).WithArguments("attn"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(1).WithArguments("mlp"));
+        return test.RunAsync();
+    }
+
+    /// <summary>The same source as two files: everything up to the model class, and the usings plus the model class.</summary>
+    private static (string Block, string Model) SplitBlockAndModel(string source)
+    {
+        var split = source.IndexOf("public sealed class Gpt", StringComparison.Ordinal);
+        var header = source[..(source.IndexOf("namespace Demo;", StringComparison.Ordinal) + "namespace Demo;\n\n".Length)];
+        return (source[..split].TrimEnd() + "\n", header + source[split..]);
+    }
+
+    private static string Stacked(string blockName, string body) => $$"""
+
+        public sealed class {{blockName}}Stack : Module<Tensor, Tensor>
+        {
+            private readonly ModuleList<{{blockName}}> layers;
+
+            public {{blockName}}Stack(long d) : base(nameof({{blockName}}Stack))
+            {
+                layers = new ModuleList<{{blockName}}>(new {{blockName}}(d), new {{blockName}}(d));
+                RegisterComponents();{{(body.Length == 0 ? "" : "\n        " + body)}}
+            }
+
+            public override Tensor forward(Tensor x)
+            {{{(body.Length == 0 ? "" : "\n        x = HyperStreams.Expand(x, " + blockName + ".HyperConnectionStreams);")}}
+                for (var i = 0; i < layers.Count; i++)
+                {
+                    x = layers[i].call(x);
+                }{{(body.Length == 0 ? "" : "\n        x = HyperStreams.Reduce(x);")}}
+                return x;
+            }
+        }
+        """;
+
+    [Fact]
+    public Task Parallel_block_moves_the_shared_norm_into_the_branch()
+    {
+        const string block = """
+            public sealed class Parallel : Module<Tensor, Tensor>
+            {
+                private readonly LayerNorm ln;
+                private readonly Linear attn, mlp;
+
+                public Parallel(long d) : base(nameof(Parallel))
+                {
+                    ln = LayerNorm(d);
+                    attn = Linear(d, d);
+                    mlp = Linear(d, d);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    var h = ln.forward(x);
+                    return {|#0:x + attn.forward(h) + mlp.forward(h)|};
+                }
+            }
+            """;
+        const string converted = """
+            [HyperConnected]
+            public sealed partial class Parallel : Module<Tensor, Tensor>
+            {
+                private readonly LayerNorm ln;
+                private readonly Linear attn, mlp;
+
+                public Parallel(long d) : base(nameof(Parallel))
+                {
+                    ln = LayerNorm(d);
+                    attn = Linear(d, d);
+                    mlp = Linear(d, d);
+                    InitializeHyperConnections(channels: d);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    return hc_attn_mlp.forward(x, s =>
+                    {
+                        var h = ln.forward(s);
+                        return attn.forward(h) + mlp.forward(h);
+                    });
+                }
+            }
+            """;
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
+        {
+            TestCode = TestSetup.Usings + block + Stacked("Parallel", ""),
+            FixedCode = "using Mhc.Runtime;\n" + TestSetup.Usings + converted + Stacked("Parallel", "HyperConnections.AssignLayerIndices(this);"),
+            NumberOfIncrementalIterations = 1,
+            NumberOfFixAllIterations = 1,
+        };
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(0).WithArguments("attn_mlp"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task Compound_and_in_place_additions_become_assignments()
+    {
+        const string block = """
+            public sealed class Block : Module<Tensor, Tensor>
+            {
+                private readonly LayerNorm ln_1, ln_2;
+                private readonly Linear attn, mlp;
+
+                public Block(long d) : base(nameof(Block))
+                {
+                    ln_1 = LayerNorm(d); ln_2 = LayerNorm(d);
+                    attn = Linear(d, d); mlp = Linear(d, d);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    {|#0:x += attn.call(ln_1.call(x))|};
+                    {|#1:x.add_(mlp.call(ln_2.call(x)))|};
+                    return x;
+                }
+            }
+            """;
+        const string converted = """
+            [HyperConnected]
+            public sealed partial class Block : Module<Tensor, Tensor>
+            {
+                private readonly LayerNorm ln_1, ln_2;
+                private readonly Linear attn, mlp;
+
+                public Block(long d) : base(nameof(Block))
+                {
+                    ln_1 = LayerNorm(d); ln_2 = LayerNorm(d);
+                    attn = Linear(d, d); mlp = Linear(d, d);
+                    InitializeHyperConnections(channels: d);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    x = hc_attn.forward(x, h => attn.call(ln_1.call(h)));
+                    x = hc_mlp.forward(x, h => mlp.call(ln_2.call(h)));
+                    return x;
+                }
+            }
+            """;
+        var test = Test(TestSetup.Usings + block + Stacked("Block", ""), "using Mhc.Runtime;\n" + TestSetup.Usings + converted + Stacked("Block", "HyperConnections.AssignLayerIndices(this);"), diagnostics: 2);
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task Fix_all_converts_every_block_once()
+    {
+        static string Block(string name, string hyper) => $$"""
+            {{hyper}}public sealed {{(hyper.Length == 0 ? "" : "partial ")}}class {{name}} : Module<Tensor, Tensor>
+            {
+                private readonly LayerNorm norm;
+                private readonly Linear ff;
+
+                public {{name}}(long d) : base(nameof({{name}}))
+                {
+                    norm = LayerNorm(d);
+                    ff = Linear(d, d);{{(hyper.Length == 0 ? "" : "\n        InitializeHyperConnections(channels: d);")}}
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x) => {{(hyper.Length == 0 ? "{|#" + (name == "Encoder" ? 0 : 1) + ":x + ff.forward(norm.forward(x))|}" : "hc_ff.forward(x, h => ff.forward(norm.forward(h)))")}};
+            }
+
+            """;
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
+        {
+            TestCode = TestSetup.Usings + Block("Encoder", "") + Block("Decoder", "") + Stacked("Encoder", "") + Stacked("Decoder", ""),
+            FixedCode = "using Mhc.Runtime;\n" + TestSetup.Usings + Block("Encoder", "[HyperConnected]\n") + Block("Decoder", "[HyperConnected]\n")
+                + Stacked("Encoder", "HyperConnections.AssignLayerIndices(this);") + Stacked("Decoder", "HyperConnections.AssignLayerIndices(this);"),
+            // One fix per block when applied one at a time; Fix All converts both in one pass.
+            NumberOfIncrementalIterations = 2,
+            NumberOfFixAllIterations = 1,
+        };
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(0).WithArguments("ff"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(1).WithArguments("ff"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task No_fix_is_offered_when_the_model_cannot_be_converted()
+    {
+        // A post-norm site makes the whole block unsafe: MHC0002 explains, and the code stays as it is.
+        var source = Sources.Block("""
+            x = x + attn.forward(ln_1.forward(x));
+            return ln_2.forward({|#0:x + mlp.forward(x)|});
+            """);
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
+        {
+            TestCode = source,
+            FixedCode = source,
+        };
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.NotConvertible).WithSpan(28, 13, 28, 46).WithArguments(
+            "the residual connection at line 29 cannot be converted, and a block is converted as a whole"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.NotConvertible).WithLocation(0).WithArguments(
+            "post-norm: the sum is normalized before it flows on, so the normalization would see n streams and each stream's residual path would not be an identity"));
+        return test.RunAsync();
+    }
+}
