@@ -36,7 +36,7 @@ public sealed partial class HyperConnectionGenerator
             {
                 text.Append('\n');
                 text.Append(member).Append(GeneratedCode).Append('\n');
-                text.Append(member).Append("private global::Mhc.Runtime.HyperConnection ").Append(connection).Append(" = null!;\n");
+                text.Append(member).Append("private global::Mhc.Runtime.HyperConnection ").Append(connection.Name).Append(" = null!;\n");
             }
 
             text.Append('\n');
@@ -54,11 +54,10 @@ public sealed partial class HyperConnectionGenerator
             text.Append(body).Append("    SinkhornIterations = ").Append(Number(spec.SinkhornIterations)).Append(",\n");
             text.Append(body).Append("    Kind = global::Mhc.Runtime.ConnectionKind.").Append(c.Kind).Append(",\n");
             text.Append(body).Append("};\n");
-            for (var i = 0; i < c.Connections.Count; i++)
+            foreach (var connection in c.Connections)
             {
-                var connection = c.Connections[i];
-                text.Append(body).Append("this.").Append(connection).Append(" = new global::Mhc.Runtime.HyperConnection(\"")
-                    .Append(connection).Append("\", channels, options, layerIndex: ").Append(Number(i)).Append(");\n");
+                text.Append(body).Append("this.").Append(connection.Name).Append(" = new global::Mhc.Runtime.HyperConnection(\"")
+                    .Append(connection.Name).Append("\", channels, options, layerIndex: ").Append(Number(connection.LayerIndex)).Append(");\n");
             }
 
             text.Append(member).Append("}\n");

@@ -48,14 +48,15 @@ public sealed partial class HyperConnectionGenerator
             var ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
             var name = type.TypeParameters.IsEmpty ? type.Name : $"{type.Name}<{string.Join(", ", type.TypeParameters.Select(p => p.Name))}>";
             var hint = (ns.Length == 0 ? "" : ns + ".") + type.Name + (type.TypeParameters.IsEmpty ? "" : "`" + type.TypeParameters.Length.ToString(CultureInfo.InvariantCulture));
-            return new HyperConnectedClass(ns, name, hint, new EquatableArray<string>(Connections(declaration, type, cancellationToken)), streams, iterations, kind);
+            return new HyperConnectedClass(ns, name, hint, new EquatableArray<Connection>(Connections(declaration, type, cancellationToken)), streams, iterations, kind);
         }
 
         /// <summary>
         /// The <c>hc_*</c> receivers of <c>forward</c>/<c>call</c> in the class that the user has not declared:
-        /// those are the fields the generator owns. Source order gives each its local layer index.
+        /// those are the fields the generator owns. Source order over all of them, declared ones included,
+        /// gives each its local layer index.
         /// </summary>
-        private static IEnumerable<string> Connections(ClassDeclarationSyntax declaration, INamedTypeSymbol type, CancellationToken cancellationToken)
+        private static IEnumerable<Connection> Connections(ClassDeclarationSyntax declaration, INamedTypeSymbol type, CancellationToken cancellationToken)
         {
             var seen = new HashSet<string>();
             foreach (var access in declaration.DescendantNodes().OfType<MemberAccessExpressionSyntax>())
@@ -63,10 +64,10 @@ public sealed partial class HyperConnectionGenerator
                 cancellationToken.ThrowIfCancellationRequested();
                 if (access is { Expression: IdentifierNameSyntax receiver, Name.Identifier.ValueText: "forward" or "call" }
                     && receiver.Identifier.ValueText.StartsWith(ConnectionPrefix, System.StringComparison.Ordinal)
-                    && type.GetMembers(receiver.Identifier.ValueText).IsEmpty
-                    && seen.Add(receiver.Identifier.ValueText))
+                    && seen.Add(receiver.Identifier.ValueText)
+                    && type.GetMembers(receiver.Identifier.ValueText).IsEmpty)
                 {
-                    yield return receiver.Identifier.ValueText;
+                    yield return new Connection(receiver.Identifier.ValueText, seen.Count - 1);
                 }
             }
         }

@@ -20,9 +20,9 @@ public sealed partial class HyperConnectionGenerator : IIncrementalGenerator
                 AttributeMetadataName,
                 static (node, _) => node is ClassDeclarationSyntax,
                 static (syntax, ct) => Parser.Parse(syntax, ct))
+            .WithTrackingName(TrackingNames.HyperConnectedClasses)
             .Where(static c => c is not null)
-            .Select(static (c, _) => c!)
-            .WithTrackingName(TrackingNames.HyperConnectedClasses);
+            .Select(static (c, _) => c!);
 
         var defaults = context.AnalyzerConfigOptionsProvider
             .Select(static (options, _) => Parser.ReadDefaults(options.GlobalOptions))

@@ -7,7 +7,7 @@ namespace Mhc.Analyzers.Generator;
 /// <param name="Namespace">The containing namespace, or empty for the global namespace.</param>
 /// <param name="Name">The class name with its type parameter list, e.g. <c>Block</c> or <c>Block&lt;T&gt;</c>.</param>
 /// <param name="HintName">A file-name-safe unique name for the generated file.</param>
-/// <param name="Connections">The connection fields the class uses (<c>hc_attn</c>, ...), in source order: the order is the local layer index.</param>
+/// <param name="Connections">The connection fields to generate (<c>hc_attn</c>, ...).</param>
 /// <param name="Streams">The attribute's stream count, or 0 for the build default.</param>
 /// <param name="SinkhornIterations">The attribute's Sinkhorn iterations, or 0 for the build default.</param>
 /// <param name="Kind">The attribute's connection kind as its enum member name.</param>
@@ -15,10 +15,13 @@ internal sealed record HyperConnectedClass(
     string Namespace,
     string Name,
     string HintName,
-    EquatableArray<string> Connections,
+    EquatableArray<Connection> Connections,
     int Streams,
     int SinkhornIterations,
     string Kind);
+
+/// <summary>One generated connection field and its layer index within the block (its place among all the block's connections in source order).</summary>
+internal readonly record struct Connection(string Name, int LayerIndex);
 
 /// <summary>The project-wide defaults from the MSBuild properties MhcStreams and MhcSinkhornIterations.</summary>
 internal sealed record BuildDefaults(int Streams, int SinkhornIterations)
