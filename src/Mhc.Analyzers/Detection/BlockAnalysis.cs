@@ -426,84 +426,17 @@ internal sealed class BlockAnalysis
             return symbol is IFieldSymbol or IPropertySymbol ? symbol : null;
         }
 
-        /// <summary>
-        /// The expression a member is built from in this class (<c>proj = Linear(d, 2 * d)</c>, or a field
-        /// initializer), with the constructor that assigns it (null for an initializer).
-        /// </summary>
-        private (InvocationExpressionSyntax Factory, ConstructorDeclarationSyntax? Constructor)? Construction(ISymbol member)
-        {
-            foreach (var declarator in _class.Members.OfType<FieldDeclarationSyntax>().SelectMany(f => f.Declaration.Variables))
-            {
-                if (declarator.Identifier.ValueText == member.Name && declarator.Initializer?.Value is InvocationExpressionSyntax initializer)
-                {
-                    return (initializer, null);
-                }
-            }
-
-            foreach (var constructor in _class.Members.OfType<ConstructorDeclarationSyntax>())
-            {
-                if (constructor.Body is null)
-                {
-                    continue;
-                }
-
-                foreach (var assignment in constructor.Body.DescendantNodes().OfType<AssignmentExpressionSyntax>())
-                {
-                    if (assignment.IsKind(SyntaxKind.SimpleAssignmentExpression)
-                        && assignment.Right is InvocationExpressionSyntax factory
-                        && SymbolEqualityComparer.Default.Equals(_model.GetSymbolInfo(assignment.Left, _ct).Symbol, member))
-                    {
-                        return (factory, constructor);
-                    }
-                }
-            }
-
-            return null;
-        }
-
-        private static string FactoryName(InvocationExpressionSyntax factory) => factory.Expression switch
-        {
-            IdentifierNameSyntax id => id.Identifier.ValueText,
-            MemberAccessExpressionSyntax member => member.Name.Identifier.ValueText,
-            _ => "",
-        };
-
         /// <summary>True when the branch ends in a <c>Linear(a, b)</c> whose widths are known to differ.</summary>
         private bool ChangesWidth(InvocationExpressionSyntax main)
         {
             var member = ReceiverMember(main);
-            if (member is null || Construction(member) is not { } construction || FactoryName(construction.Factory) != "Linear")
+            if (member is null || ModuleConstruction.Find(_class, _model, member, _ct) is not { } construction || ModuleConstruction.FactoryName(construction.Factory) != "Linear")
             {
                 return false;
             }
 
             var arguments = construction.Factory.ArgumentList.Arguments;
-            return arguments.Count >= 2 && WidthsDiffer(arguments[0].Expression, arguments[1].Expression);
-        }
-
-        private bool WidthsDiffer(ExpressionSyntax input, ExpressionSyntax output)
-        {
-            var a = _model.GetConstantValue(input, _ct);
-            var b = _model.GetConstantValue(output, _ct);
-            if (a.HasValue && b.HasValue)
-            {
-                return !Equals(System.Convert.ToInt64(a.Value), System.Convert.ToInt64(b.Value));
-            }
-
-            // k * d or d * k with a constant k other than 1, against d itself.
-            if (output is BinaryExpressionSyntax product && product.IsKind(SyntaxKind.MultiplyExpression))
-            {
-                foreach (var (factor, other) in new[] { (product.Left, product.Right), (product.Right, product.Left) })
-                {
-                    var k = _model.GetConstantValue(factor, _ct);
-                    if (k.HasValue && System.Convert.ToInt64(k.Value) != 1 && SyntaxFactory.AreEquivalent(other, input))
-                    {
-                        return true;
-                    }
-                }
-            }
-
-            return false;
+            return arguments.Count >= 2 && ModuleConstruction.WidthsDiffer(_model, arguments[0].Expression, arguments[1].Expression, _ct);
         }
 
         public void CheckSites(ImmutableArray<ResidualSite> sites)
@@ -580,13 +513,13 @@ internal sealed class BlockAnalysis
                         || call.ArgumentList.Arguments.Count == 0
                         || !ReadsIdentityDirectly(call.ArgumentList.Arguments[0].Expression, site.Identity)
                         || ReceiverMember(call) is not { } member
-                        || Construction(member) is not { Constructor: { } constructor } construction)
+                        || ModuleConstruction.Find(_class, _model, member, _ct) is not { Constructor: { } constructor } construction)
                     {
                         continue;
                     }
 
                     var factoryArguments = construction.Factory.ArgumentList.Arguments;
-                    var name = FactoryName(construction.Factory);
+                    var name = ModuleConstruction.FactoryName(construction.Factory);
                     if (factoryArguments.Count == 0 || name is not ("LayerNorm" or "Linear"))
                     {
                         continue;

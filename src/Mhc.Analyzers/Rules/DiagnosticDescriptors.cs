@@ -40,6 +40,16 @@ internal static class DiagnosticDescriptors
         description: "Between Expand and Reduce every hyper-connected block must receive and return all n streams. Reducing, or reducing and re-expanding, inside the block loop makes the streams identical again at every block.",
         helpLinkUri: RuleIdentifiers.GetHelpUri(RuleIdentifiers.StreamsCollapsedInsideStack));
 
+    public static readonly DiagnosticDescriptor BlockInputNotExpanded = new(
+        RuleIdentifiers.BlockInputNotExpanded,
+        title: "Hyper-connected block called on a tensor that was never expanded",
+        messageFormat: "'{0}' is hyper-connected and expects n streams, but '{1}' was never expanded; call HyperStreams.Expand before the block stack",
+        StreamShapeCategory,
+        DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "A hyper-connected block takes and returns [..., n, C]. Given a single-stream [..., C] tensor it would treat the channel axis's neighbour as the stream axis.",
+        helpLinkUri: RuleIdentifiers.GetHelpUri(RuleIdentifiers.BlockInputNotExpanded));
+
     public static readonly DiagnosticDescriptor StreamCountMismatch = new(
         RuleIdentifiers.StreamCountMismatch,
         title: "Stream counts disagree",
@@ -49,4 +59,24 @@ internal static class DiagnosticDescriptors
         isEnabledByDefault: true,
         description: "The stream count passed to HyperStreams.Expand must equal the stream count of the hyper-connected blocks that consume the expanded tensor.",
         helpLinkUri: RuleIdentifiers.GetHelpUri(RuleIdentifiers.StreamCountMismatch));
+
+    public static readonly DiagnosticDescriptor ChannelWidthMismatch = new(
+        RuleIdentifiers.ChannelWidthMismatch,
+        title: "Connection width differs from its branch's input width",
+        messageFormat: "Connection '{0}' is built for {1} channels, but its branch starts with '{2}' of width {3}",
+        StreamShapeCategory,
+        DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "InitializeHyperConnections(channels) must be given the width of the residual stream, which is the input width of each branch's first module.",
+        helpLinkUri: RuleIdentifiers.GetHelpUri(RuleIdentifiers.ChannelWidthMismatch));
+
+    public static readonly DiagnosticDescriptor StreamTensorToSingleStreamModule = new(
+        RuleIdentifiers.StreamTensorToSingleStreamModule,
+        title: "Stream tensor passed to a single-stream module",
+        messageFormat: "'{0}' holds n streams [..., n, C] here, but '{1}' expects one stream; reduce the streams first (HyperStreams.Reduce) or apply it inside a hyper-connection's branch",
+        StreamShapeCategory,
+        DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Between Expand and Reduce only hyper-connected blocks and hyper-connections may consume the stream tensor. A norm or head applied to it would run on every stream separately and its output would keep the stream axis.",
+        helpLinkUri: RuleIdentifiers.GetHelpUri(RuleIdentifiers.StreamTensorToSingleStreamModule));
 }

@@ -33,8 +33,17 @@ internal static class TestSetup
 public sealed class MhcAnalyzerTest<TAnalyzer> : CSharpAnalyzerTest<TAnalyzer, DefaultVerifier>
     where TAnalyzer : DiagnosticAnalyzer, new()
 {
-    public MhcAnalyzerTest(string source, bool withRuntime = true, bool withTorchSharp = true)
+    private readonly bool _withGenerator;
+
+    /// <param name="withGenerator">Runs the generator too, for sources that use what it emits (converted models).</param>
+    public MhcAnalyzerTest(string source, bool withRuntime = true, bool withTorchSharp = true, bool withGenerator = false)
     {
+        _withGenerator = withGenerator;
+        if (withGenerator)
+        {
+            TestBehaviors |= TestBehaviors.SkipGeneratedSourcesCheck;
+        }
+
         ReferenceAssemblies = References.None;
         TestState.Sources.Add(source);
         if (withTorchSharp)
@@ -46,6 +55,8 @@ public sealed class MhcAnalyzerTest<TAnalyzer> : CSharpAnalyzerTest<TAnalyzer, D
             TestState.AdditionalReferences.AddRange(References.Framework);
         }
     }
+
+    protected override IEnumerable<Type> GetSourceGenerators() => _withGenerator ? [typeof(HyperConnectionGenerator)] : [];
 
     protected override ParseOptions CreateParseOptions()
         => ((CSharpParseOptions)base.CreateParseOptions()).WithLanguageVersion(LanguageVersion.CSharp12);

@@ -82,7 +82,7 @@ public class ConvertToHyperConnectionsFixerTests
         }
         """;
 
-    private const string GptConverted = "using System.Linq;\nusing Mhc.Runtime;\n" + TestSetup.Usings + """
+    internal const string GptConverted = "using System.Linq;\nusing Mhc.Runtime;\n" + TestSetup.Usings + """
         namespace Demo;
 
         public sealed class Config
