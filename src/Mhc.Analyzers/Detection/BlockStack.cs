@@ -139,7 +139,10 @@ internal sealed class BlockStack
         _ => false,
     };
 
-    /// <summary>The variable <c>x</c> when the loop body is exactly <c>x = block.forward(x);</c>.</summary>
+    /// <summary>
+    /// The variable <c>x</c> when the loop body is exactly <c>x = block.forward(x);</c>; further arguments
+    /// (<c>x = layer.forward(x, mask)</c>) pass through unchanged.
+    /// </summary>
     private static string? SingleStep(StatementSyntax body, System.Func<ExpressionSyntax, bool> isBlock)
     {
         if (body is BlockSyntax { Statements.Count: 1 } block)
@@ -155,7 +158,7 @@ internal sealed class BlockStack
                     Right: InvocationExpressionSyntax
                     {
                         Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "forward" or "call" } access,
-                        ArgumentList.Arguments: [{ Expression: IdentifierNameSyntax argument }],
+                        ArgumentList.Arguments: [{ Expression: IdentifierNameSyntax argument }, ..],
                     },
                 } assignment,
             }

@@ -372,4 +372,28 @@ public class ConvertToHyperConnectionsFixerTests
             "post-norm: the sum is normalized before it flows on, so the normalization would see n streams and each stream's residual path would not be an identity"));
         return test.RunAsync();
     }
+
+    [Fact]
+    public Task Masked_layers_with_a_new_variable_per_site_are_converted()
+    {
+        var converted = "using Mhc.Runtime;\n" + ResidualConnectionAnalyzerTests.MaskedLayer
+            .Replace("public sealed class Layer", "[HyperConnected]\npublic sealed partial class Layer")
+            .Replace("        RegisterComponents();\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n        var h",
+                     "        InitializeHyperConnections(channels: d);\n        RegisterComponents();\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n        var h")
+            .Replace("{|#0:x + attention.call(norm.call(x), mask)|}", "hc_attention.forward(x, s => attention.call(norm.call(s), mask))")
+            .Replace("{|#1:h + ff.call(ffn_norm.call(h))|}", "hc_ff.forward(h, s => ff.call(ffn_norm.call(s)))")
+            .Replace("        RegisterComponents();\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n        foreach",
+                     "        RegisterComponents();\n        HyperConnections.AssignLayerIndices(this);\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n        x = HyperStreams.Expand(x, Layer.HyperConnectionStreams);\n        foreach")
+            .Replace("        }\n\n        return x;", "        }\n        x = HyperStreams.Reduce(x);\n\n        return x;");
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
+        {
+            TestCode = ResidualConnectionAnalyzerTests.MaskedLayer,
+            FixedCode = converted,
+            NumberOfIncrementalIterations = 1,
+            NumberOfFixAllIterations = 1,
+        };
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(0).WithArguments("attention"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(1).WithArguments("ff"));
+        return test.RunAsync();
+    }
 }

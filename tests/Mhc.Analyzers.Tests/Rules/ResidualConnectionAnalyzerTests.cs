@@ -49,42 +49,62 @@ public class ResidualConnectionAnalyzerTests
 
     [Fact]
     public Task A_new_variable_per_site_with_a_mask_argument_is_found()
-        => Verify(
-            TestSetup.Usings + """
-            public sealed class Attention : Module<Tensor, Tensor, Tensor>
+        => Verify(MaskedLayer, Found(0, "attention"), Found(1, "ff"));
+
+    /// <summary>A Llama-style layer: a mask argument, and a new variable per residual site.</summary>
+    internal const string MaskedLayer = TestSetup.Usings + """
+        public sealed class Attention : Module<Tensor, Tensor, Tensor>
+        {
+            private readonly Linear proj;
+            public Attention(long d) : base(nameof(Attention)) { proj = Linear(d, d); RegisterComponents(); }
+            public override Tensor forward(Tensor x, Tensor mask) => proj.forward(x) * mask;
+        }
+
+        public sealed class Layer : Module<Tensor, Tensor, Tensor>
+        {
+            private readonly LayerNorm norm;
+            private readonly LayerNorm ffn_norm;
+            private readonly Attention attention;
+            private readonly Linear ff;
+
+            public Layer(long d) : base(nameof(Layer))
             {
-                private readonly Linear proj;
-                public Attention(long d) : base(nameof(Attention)) { proj = Linear(d, d); RegisterComponents(); }
-                public override Tensor forward(Tensor x, Tensor mask) => proj.forward(x) * mask;
+                norm = LayerNorm(d);
+                ffn_norm = LayerNorm(d);
+                attention = new Attention(d);
+                ff = Linear(d, d);
+                RegisterComponents();
             }
 
-            public sealed class Layer : Module<Tensor, Tensor, Tensor>
+            public override Tensor forward(Tensor x, Tensor mask)
             {
-                private readonly LayerNorm norm;
-                private readonly LayerNorm ffn_norm;
-                private readonly Attention attention;
-                private readonly Linear ff;
-
-                public Layer(long d) : base(nameof(Layer))
-                {
-                    norm = LayerNorm(d);
-                    ffn_norm = LayerNorm(d);
-                    attention = new Attention(d);
-                    ff = Linear(d, d);
-                    RegisterComponents();
-                }
-
-                public override Tensor forward(Tensor x, Tensor mask)
-                {
-                    var h = {|#0:x + attention.call(norm.call(x), mask)|};
-                    var o = {|#1:h + ff.call(ffn_norm.call(h))|};
-                    return o;
-                }
+                var h = {|#0:x + attention.call(norm.call(x), mask)|};
+                var o = {|#1:h + ff.call(ffn_norm.call(h))|};
+                return o;
             }
-            """,
-            // A block with a mask argument is not stacked by a ModuleList<T> loop of single-argument calls.
-            NotConvertible(0, string.Format(ResidualConnectionAnalyzer.BlockStackMissing, "Layer")),
-            NotConvertible(1, string.Format(ResidualConnectionAnalyzer.BlockStackMissing, "Layer")));
+        }
+
+        public sealed class Transformer : Module<Tensor, Tensor, Tensor>
+        {
+            private readonly ModuleList<Layer> layers;
+
+            public Transformer(long d) : base(nameof(Transformer))
+            {
+                layers = new ModuleList<Layer>(new Layer(d), new Layer(d));
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor x, Tensor mask)
+            {
+                foreach (var layer in layers)
+                {
+                    x = layer.call(x, mask);
+                }
+
+                return x;
+            }
+        }
+        """;
 
     [Theory]
     [InlineData("return wte.forward(idx) + wpe.forward(x);")]           // embedding sum
