@@ -127,6 +127,9 @@ public sealed class StreamShapeAnalyzer : DiagnosticAnalyzer
         _ => null,
     };
 
+    private static readonly ImmutableHashSet<string> CollapsingMethods = ImmutableHashSet.Create(
+        "mean", "sum", "select", "squeeze", "amax", "amin", "max", "min", "logsumexp");
+
     private enum ShapeKind
     {
         Unknown,
@@ -320,6 +323,19 @@ public sealed class StreamShapeAnalyzer : DiagnosticAnalyzer
                 }
 
                 return method.Name == "Reduce" ? new Shape(ShapeKind.Single, CollapsedBy: invocation) : Shape.Unknown;
+            }
+
+            // Averaging, summing or selecting over the stream axis collapses the streams as Reduce does.
+            if (invocation.Expression is MemberAccessExpressionSyntax { Name.Identifier.ValueText: var name } receiver
+                && CollapsingMethods.Contains(name)
+                && Eval(receiver.Expression).Kind == ShapeKind.Streams)
+            {
+                foreach (var argument in arguments)
+                {
+                    Eval(argument.Expression);
+                }
+
+                return new Shape(ShapeKind.Single, CollapsedBy: invocation);
             }
 
             if (invocation.Expression is not MemberAccessExpressionSyntax { Name.Identifier.ValueText: "forward" or "call" } access

@@ -36,7 +36,7 @@ public sealed class MhcAnalyzerTest<TAnalyzer> : CSharpAnalyzerTest<TAnalyzer, D
     private readonly bool _withGenerator;
 
     /// <param name="withGenerator">Runs the generator too, for sources that use what it emits (converted models).</param>
-    public MhcAnalyzerTest(string source, bool withRuntime = true, bool withTorchSharp = true, bool withGenerator = false)
+    public MhcAnalyzerTest(string source, bool withRuntime = true, bool withGenerator = false)
     {
         _withGenerator = withGenerator;
         if (withGenerator)
@@ -46,14 +46,7 @@ public sealed class MhcAnalyzerTest<TAnalyzer> : CSharpAnalyzerTest<TAnalyzer, D
 
         ReferenceAssemblies = References.None;
         TestState.Sources.Add(source);
-        if (withTorchSharp)
-        {
-            TestSetup.Configure(TestState, withRuntime);
-        }
-        else
-        {
-            TestState.AdditionalReferences.AddRange(References.Framework);
-        }
+        TestSetup.Configure(TestState, withRuntime);
     }
 
     protected override IEnumerable<Type> GetSourceGenerators() => _withGenerator ? [typeof(HyperConnectionGenerator)] : [];

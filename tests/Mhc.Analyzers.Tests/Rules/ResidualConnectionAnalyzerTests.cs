@@ -173,14 +173,10 @@ public class ResidualConnectionAnalyzerTests
             .Replace("public sealed class Block", "[Mhc.Runtime.HyperConnected]\npublic sealed partial class Block"));
 
     [Fact]
-    public Task Code_without_TorchSharp_is_not_analyzed()
-        => new MhcAnalyzerTest<ResidualConnectionAnalyzer>("""
-            public class Module { }
-            public class Tensor { public static Tensor operator +(Tensor a, Tensor b) => a; }
-            public sealed class Block : Module
-            {
-                public Tensor forward(Tensor x) => x + Apply(x);
-                private Tensor Apply(Tensor x) => x;
-            }
-            """, withTorchSharp: false).RunAsync();
+    public Task Residual_connections_are_found_before_Mhc_Runtime_is_referenced()
+    {
+        var test = new MhcAnalyzerTest<ResidualConnectionAnalyzer>(Sources.Block("return {|#0:x + attn.forward(ln_1.forward(x))|};"), withRuntime: false);
+        test.ExpectedDiagnostics.Add(Found(0, "attn"));
+        return test.RunAsync();
+    }
 }

@@ -50,6 +50,18 @@ public class StreamShapeAnalyzerTests
             expected: new DiagnosticResult(DiagnosticDescriptors.StreamsCollapsedInsideStack).WithLocation(0).WithArguments("HyperStreams.Reduce(x)"));
 
     [Fact]
+    public Task Averaging_over_the_streams_and_re_expanding_inside_the_loop_is_an_error()
+        => Verify(
+            Edit(Loop, """
+                        foreach (var block in h)
+                        {
+                            x = HyperStreams.Expand({|#0:x.mean(new long[] { -2 })|}, Block.HyperConnectionStreams);
+                            x = block.forward(x);
+                        }
+                """),
+            expected: new DiagnosticResult(DiagnosticDescriptors.StreamsCollapsedInsideStack).WithLocation(0).WithArguments("x.mean(new long[] { -2 })"));
+
+    [Fact]
     public Task Reducing_between_two_blocks_is_an_error()
         => Verify(
             Edit(Loop, """
