@@ -24,136 +24,15 @@ public class ConvertToHyperConnectionsFixerTests
         return test;
     }
 
-    private const string Gpt = "using System.Linq;\n" + TestSetup.Usings + """
-        namespace Demo;
-
-        public sealed class Config
-        {
-            public long NEmbd { get; init; } = 8;
-            public int NLayer { get; init; } = 2;
-        }
-
-        /// <summary>A pre-norm transformer block.</summary>
-        public sealed class Block : Module<Tensor, Tensor>
-        {
-            private readonly LayerNorm ln_1, ln_2;
-            private readonly Linear attn;
-            private readonly Linear mlp;
-
-            public Block(Config c) : base(nameof(Block))
-            {
-                ln_1 = LayerNorm(c.NEmbd); attn = Linear(c.NEmbd, c.NEmbd); ln_2 = LayerNorm(c.NEmbd); mlp = Linear(c.NEmbd, c.NEmbd);
-                RegisterComponents();
-            }
-
-            public override Tensor forward(Tensor x)
-            {
-                x = {|#0:x + attn.forward(ln_1.forward(x))|};   // attention
-                x = {|#1:x + mlp.forward(ln_2.forward(x))|};    // feed-forward
-                return x;
-            }
-        }
-
-        public sealed class Gpt : Module<Tensor, Tensor>
-        {
-            private readonly Embedding wte, wpe;
-            private readonly ModuleList<Block> h;
-            private readonly LayerNorm ln_f;
-            private readonly Linear lm_head;
-
-            public Gpt(Config c) : base(nameof(Gpt))
-            {
-                wte = Embedding(16, c.NEmbd);
-                wpe = Embedding(16, c.NEmbd);
-                h = new ModuleList<Block>(Enumerable.Range(0, c.NLayer).Select(_ => new Block(c)).ToArray());
-                ln_f = LayerNorm(c.NEmbd);
-                lm_head = Linear(c.NEmbd, 16, hasBias: false);
-                RegisterComponents();
-            }
-
-            public override Tensor forward(Tensor idx)
-            {
-                var pos = arange(idx.shape[1], dtype: ScalarType.Int64);
-                var x = wte.forward(idx) + wpe.forward(pos);   // embeddings: not a residual connection
-                foreach (var block in h)
-                    x = block.forward(x);
-                return lm_head.forward(ln_f.forward(x));
-            }
-        }
-        """;
-
-    internal const string GptConverted = "using System.Linq;\nusing Mhc.Runtime;\n" + TestSetup.Usings + """
-        namespace Demo;
-
-        public sealed class Config
-        {
-            public long NEmbd { get; init; } = 8;
-            public int NLayer { get; init; } = 2;
-        }
-
-        /// <summary>A pre-norm transformer block.</summary>
-        [HyperConnected]
-        public sealed partial class Block : Module<Tensor, Tensor>
-        {
-            private readonly LayerNorm ln_1, ln_2;
-            private readonly Linear attn;
-            private readonly Linear mlp;
-
-            public Block(Config c) : base(nameof(Block))
-            {
-                ln_1 = LayerNorm(c.NEmbd); attn = Linear(c.NEmbd, c.NEmbd); ln_2 = LayerNorm(c.NEmbd); mlp = Linear(c.NEmbd, c.NEmbd);
-                InitializeHyperConnections(channels: c.NEmbd);
-                RegisterComponents();
-            }
-
-            public override Tensor forward(Tensor x)
-            {
-                x = hc_attn.forward(x, h => attn.forward(ln_1.forward(h)));   // attention
-                x = hc_mlp.forward(x, h => mlp.forward(ln_2.forward(h)));    // feed-forward
-                return x;
-            }
-        }
-
-        public sealed class Gpt : Module<Tensor, Tensor>
-        {
-            private readonly Embedding wte, wpe;
-            private readonly ModuleList<Block> h;
-            private readonly LayerNorm ln_f;
-            private readonly Linear lm_head;
-
-            public Gpt(Config c) : base(nameof(Gpt))
-            {
-                wte = Embedding(16, c.NEmbd);
-                wpe = Embedding(16, c.NEmbd);
-                h = new ModuleList<Block>(Enumerable.Range(0, c.NLayer).Select(_ => new Block(c)).ToArray());
-                ln_f = LayerNorm(c.NEmbd);
-                lm_head = Linear(c.NEmbd, 16, hasBias: false);
-                RegisterComponents();
-                HyperConnections.AssignLayerIndices(this);
-            }
-
-            public override Tensor forward(Tensor idx)
-            {
-                var pos = arange(idx.shape[1], dtype: ScalarType.Int64);
-                var x = wte.forward(idx) + wpe.forward(pos);   // embeddings: not a residual connection
-                x = HyperStreams.Expand(x, Block.HyperConnectionStreams);
-                foreach (var block in h)
-                    x = block.forward(x);
-                x = HyperStreams.Reduce(x);
-                return lm_head.forward(ln_f.forward(x));
-            }
-        }
-        """;
-
     [Fact]
     public Task Gpt_is_converted_with_expand_and_reduce_around_the_stack()
-        => Test(Gpt, GptConverted, diagnostics: 2).RunAsync();
+        => Test(GptSources.Original, GptSources.Converted, diagnostics: 2).RunAsync();
 
     [Fact]
     public Task Converting_twice_changes_nothing()
     {
         // The converted model has no residual sum left, so there is no diagnostic and no fix.
-        var test = Test(GptConverted, GptConverted, diagnostics: 0);
+        var test = Test(GptSources.Converted, GptSources.Converted, diagnostics: 0);
         return test.RunAsync();
     }
 
@@ -165,8 +44,8 @@ public class ConvertToHyperConnectionsFixerTests
             NumberOfIncrementalIterations = 1,
             NumberOfFixAllIterations = 1,
         };
-        var (block, model) = SplitBlockAndModel(Gpt);
-        var (fixedBlock, fixedModel) = SplitBlockAndModel(GptConverted);
+        var (block, model) = SplitBlockAndModel(GptSources.Original);
+        var (fixedBlock, fixedModel) = SplitBlockAndModel(GptSources.Converted);
         test.TestState.Sources.Add(("Block.cs", block));
         test.TestState.Sources.Add(("Gpt.cs", model));
         test.FixedState.Sources.Add(("Block.cs", fixedBlock));

@@ -7,7 +7,7 @@ namespace Mhc.Analyzers.Tests.Rules;
 /// <summary>Stream-shape rules on the converted GPT of the code fix tests, broken one way at a time.</summary>
 public class StreamShapeAnalyzerTests
 {
-    private const string Converted = ConvertToHyperConnectionsFixerTests.GptConverted;
+    private const string Converted = GptSources.Converted;
 
     private const string Loop = """
                 foreach (var block in h)
