@@ -5,6 +5,7 @@ public static class RuleIdentifiers
 {
     public const string ResidualConnectionFound = "MHC0001";
     public const string ResidualConnectionNotConvertible = "MHC0002";
+    public const string HyperConnectedClassNotPartial = "MHC0003";
     public const string StreamsCollapsedInsideStack = "MHC1001";
     public const string BlockInputNotExpanded = "MHC1002";
     public const string StreamCountMismatch = "MHC1003";

@@ -29,6 +29,17 @@ internal static class DiagnosticDescriptors
         description: "A residual connection was found, but converting its model could change what the model computes. No code fix is offered; the message says why.",
         helpLinkUri: RuleIdentifiers.GetHelpUri(RuleIdentifiers.ResidualConnectionNotConvertible));
 
+    // An error: without it the user sees only "hc_attn does not exist" errors from the missing generated half.
+    public static readonly DiagnosticDescriptor HyperConnectedClassNotPartial = new(
+        RuleIdentifiers.HyperConnectedClassNotPartial,
+        title: "A [HyperConnected] class must be a top-level partial class",
+        messageFormat: "'{0}' is marked [HyperConnected] but is {1}, so its connections cannot be generated",
+        ConversionCategory,
+        DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "The generator adds the connection fields, InitializeHyperConnections and HyperConnectionStreams to the other half of a partial class, which must not be nested in another type.",
+        helpLinkUri: RuleIdentifiers.GetHelpUri(RuleIdentifiers.HyperConnectedClassNotPartial));
+
     // Errors: each of these silently turns a hyper-connected model into something else.
     public static readonly DiagnosticDescriptor StreamsCollapsedInsideStack = new(
         RuleIdentifiers.StreamsCollapsedInsideStack,
