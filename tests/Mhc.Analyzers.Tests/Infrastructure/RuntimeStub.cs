@@ -95,8 +95,20 @@ public static class RuntimeStub
     /// <summary>The stub's assembly image, for tests that load and run converted code.</summary>
     public static byte[] Image => Compiled.Value.Image;
 
+    /// <summary>
+    /// Set to a built Mhc.Runtime.dll to run the same tests against the real runtime instead of the stub
+    /// (the stub stays the default so this project does not depend on the runtime's build).
+    /// </summary>
+    public const string RealRuntimeVariable = "MHC_RUNTIME_ASSEMBLY";
+
     private static (MetadataReference, byte[]) Compile()
     {
+        if (Environment.GetEnvironmentVariable(RealRuntimeVariable) is { Length: > 0 } path)
+        {
+            var real = File.ReadAllBytes(path);
+            return (MetadataReference.CreateFromImage(real), real);
+        }
+
         var compilation = CSharpCompilation.Create(
             "Mhc.Runtime",
             [CSharpSyntaxTree.ParseText(Source, new CSharpParseOptions(LanguageVersion.Latest))],
