@@ -122,7 +122,9 @@ internal sealed class BlockAnalysis
         public ImmutableArray<ResidualSite> FindSites()
         {
             var sites = ImmutableArray.CreateBuilder<ResidualSite>();
-            foreach (var node in _body.DescendantNodesAndSelf())
+
+            // Lambdas and local functions have their own tensors; their sums are not the block's residual stream.
+            foreach (var node in _body.DescendantNodesAndSelf(n => n is not (AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax)))
             {
                 _ct.ThrowIfCancellationRequested();
                 var site = node switch
@@ -455,6 +457,11 @@ internal sealed class BlockAnalysis
                     site.Problem = "it is nested inside another residual connection's branch";
                 }
 
+                if (site.Problem is null && site.Node.Ancestors().TakeWhile(a => a != _body).Any(a => a is ForStatementSyntax or CommonForEachStatementSyntax or WhileStatementSyntax or DoStatementSyntax))
+                {
+                    site.Problem = "it is inside a loop, and every iteration would need a connection of its own";
+                }
+
                 if (site.Problem is null)
                 {
                     var channelFirst = ModuleCalls(site).Select(ModuleReceiverType).FirstOrDefault(t => t is not null && TorchSymbols.ChannelFirstModules.Contains(t.Name));
@@ -553,10 +560,25 @@ internal sealed class BlockAnalysis
             foreach (var site in sites)
             {
                 streams.Add(site.Identity);
-                if (site.Shape == SiteShape.Value && site.Node.Parent is EqualsValueClauseSyntax { Parent: VariableDeclaratorSyntax declarator }
-                    && _model.GetDeclaredSymbol(declarator, _ct) is { } declared)
+                if (site.Shape != SiteShape.Value)
                 {
-                    streams.Add(declared);
+                    continue;
+                }
+
+                // The variable a converted sum flows into holds n streams as well.
+                var target = site.Node.Parent switch
+                {
+                    EqualsValueClauseSyntax { Parent: VariableDeclaratorSyntax declarator } => _model.GetDeclaredSymbol(declarator, _ct),
+                    AssignmentExpressionSyntax assignment => _model.GetSymbolInfo(assignment.Left, _ct).Symbol,
+                    _ => null,
+                };
+                if (target is ILocalSymbol or IParameterSymbol)
+                {
+                    streams.Add(target);
+                }
+                else if (target is not null)
+                {
+                    return $"the residual sum is stored in '{target.Name}', which is not a local variable, so it would keep n streams beyond this method";
                 }
             }
 

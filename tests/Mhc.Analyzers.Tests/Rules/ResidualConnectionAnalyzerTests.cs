@@ -179,4 +179,30 @@ public class ResidualConnectionAnalyzerTests
         test.ExpectedDiagnostics.Add(Found(0, "attn"));
         return test.RunAsync();
     }
+
+    [Fact]
+    public Task A_site_inside_a_loop_is_not_convertible()
+        => Verify(
+            Sources.Block("""
+                for (var i = 0; i < 2; i++)
+                    x = {|#0:x + attn.forward(ln_1.forward(x))|};
+                return x;
+                """),
+            NotConvertible(0, "it is inside a loop, and every iteration would need a connection of its own"));
+
+    [Fact]
+    public Task Sums_inside_lambdas_are_not_the_blocks_residual_stream()
+        => Verify(Sources.Block("""
+            System.Func<Tensor, Tensor> f = t => t + attn.forward(ln_1.forward(t));
+            return f(x);
+            """));
+
+    [Fact]
+    public Task A_sum_stored_in_a_field_is_not_convertible()
+        => Verify(
+            Sources.Block("""
+                cache = {|#0:x + attn.forward(ln_1.forward(x))|};
+                return cache;
+                """, "private Tensor cache = zeros(4);"),
+            NotConvertible(0, "the residual sum is stored in 'cache', which is not a local variable, so it would keep n streams beyond this method"));
 }
