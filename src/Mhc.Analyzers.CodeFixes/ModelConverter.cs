@@ -1,0 +1,297 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Mhc.Analyzers.Detection;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Editing;
+using Microsoft.CodeAnalysis.Simplification;
+using Microsoft.CodeAnalysis.Text;
+
+namespace Mhc.Analyzers;
+
+/// <summary>
+/// Rewrites one block class and the model that stacks it so that the stack runs on n streams:
+/// each residual site becomes <c>hc_name.forward(x, h => F(h))</c>, the class is marked
+/// <c>[HyperConnected] partial</c> for the generator, its constructor calls the generated
+/// <c>InitializeHyperConnections</c>, and the owner gets Expand before the block loop, Reduce after it
+/// and <c>AssignLayerIndices</c> after registration.
+/// </summary>
+internal static class ModelConverter
+{
+    private const string RuntimeNamespace = "Mhc.Runtime";
+    private const string Indent = "    ";
+
+    /// <summary>Returns null when the class at <paramref name="span"/> cannot (or need not) be converted.</summary>
+    public static async Task<Solution?> ConvertAsync(Document document, TextSpan span, CancellationToken cancellationToken)
+    {
+        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
+        var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
+        if (root is null || model is null
+            || root.FindNode(span).FirstAncestorOrSelf<ClassDeclarationSyntax>() is not { } declaration
+            || TorchSymbols.Create(model.Compilation) is not { } symbols
+            || model.GetDeclaredSymbol(declaration, cancellationToken) is not { } type
+            || symbols.IsHyperConnected(type))
+        {
+            return null;
+        }
+
+        var analysis = BlockAnalysis.Analyze(declaration, type, model, symbols, cancellationToken);
+        if (analysis is not { IsConvertible: true, Channels: not null, RegisterComponents: not null }
+            || !BlockStack.FindAll(model.Compilation, symbols, cancellationToken).TryGetValue(type, out var stack))
+        {
+            return null;
+        }
+
+        var solution = document.Project.Solution;
+        var editor = await DocumentEditor.CreateAsync(document, cancellationToken).ConfigureAwait(false);
+        var newline = NewLine(root);
+        RewriteBlock(editor, analysis, newline);
+        AddRuntimeUsing(editor, root, newline);
+
+        var ownerDocument = solution.GetDocument(stack.Loop.SyntaxTree);
+        if (ownerDocument is null)
+        {
+            return null;
+        }
+
+        if (ownerDocument.Id == document.Id)
+        {
+            RewriteOwner(editor, stack, newline);
+            return solution.WithDocumentSyntaxRoot(document.Id, editor.GetChangedRoot());
+        }
+
+        solution = solution.WithDocumentSyntaxRoot(document.Id, editor.GetChangedRoot());
+        ownerDocument = solution.GetDocument(ownerDocument.Id)!;
+        var ownerRoot = await ownerDocument.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
+        var ownerEditor = await DocumentEditor.CreateAsync(ownerDocument, cancellationToken).ConfigureAwait(false);
+
+        // The owner's tree is unchanged by the block's edit, so the loop is found again at the same place.
+        var loop = ownerRoot!.FindNode(stack.Loop.Span, getInnermostNodeForTie: true).FirstAncestorOrSelf<StatementSyntax>(s => s.Span == stack.Loop.Span);
+        if (loop is null)
+        {
+            return null;
+        }
+
+        RewriteOwner(ownerEditor, stack, newline, loop);
+        AddRuntimeUsing(ownerEditor, ownerRoot, newline);
+        return solution.WithDocumentSyntaxRoot(ownerDocument.Id, ownerEditor.GetChangedRoot());
+    }
+
+    private static void RewriteBlock(DocumentEditor editor, BlockAnalysis analysis, string newline)
+    {
+        var parameter = FreshName(analysis);
+        foreach (var site in analysis.Sites)
+        {
+            var indent = Indentation(site.Node.FirstAncestorOrSelf<StatementSyntax>()).ToString();
+            var call = SyntaxFactory.ParseExpression(ConnectionCall(site, parameter, editor.SemanticModel, indent, newline));
+            var identity = SyntaxFactory.IdentifierName(site.Identity.Name);
+            ExpressionSyntax replacement = site.Shape == SiteShape.Value
+                ? call
+                : SyntaxFactory.AssignmentExpression(
+                    SyntaxKind.SimpleAssignmentExpression,
+                    identity.WithTrailingTrivia(SyntaxFactory.Space),
+                    SyntaxFactory.Token(SyntaxKind.EqualsToken).WithTrailingTrivia(SyntaxFactory.Space),
+                    call);
+            editor.ReplaceNode(site.Node, replacement.WithTriviaFrom(site.Node));
+            foreach (var moved in site.MovedLocals)
+            {
+                editor.RemoveNode(moved, SyntaxRemoveOptions.KeepUnbalancedDirectives);
+            }
+        }
+
+        var register = analysis.RegisterComponents!;
+        var initialize = SyntaxFactory.ParseStatement($"InitializeHyperConnections(channels: {analysis.Channels!.WithoutTrivia()});")
+            .WithLeadingTrivia(Indentation(register))
+            .WithTrailingTrivia(SyntaxFactory.EndOfLine(newline));
+        editor.InsertBefore(register, initialize);
+        editor.ReplaceNode(analysis.Declaration, (node, _) => MarkHyperConnected((ClassDeclarationSyntax)node, newline));
+    }
+
+    /// <summary>
+    /// <c>hc_attn.forward(x, h => attn.forward(ln_1.forward(h)))</c>; when locals computed from the
+    /// stream move into the branch, a block lambda that keeps them as the user wrote them.
+    /// </summary>
+    private static string ConnectionCall(ResidualSite site, string parameter, SemanticModel model, string indent, string newline)
+    {
+        var branch = string.Join(" + ", site.Branches.Select(b => Substitute(b, site.Identity, parameter, model).ToString()));
+        var head = $"{site.ConnectionName}.forward({site.Identity.Name}, {parameter} =>";
+        if (site.MovedLocals.IsEmpty)
+        {
+            return $"{head} {branch})";
+        }
+
+        var text = new StringBuilder(head).Append(newline).Append(indent).Append('{').Append(newline);
+        foreach (var moved in site.MovedLocals)
+        {
+            text.Append(indent).Append(Indent).Append(Substitute(moved, site.Identity, parameter, model).ToString()).Append(newline);
+        }
+
+        return text.Append(indent).Append(Indent).Append("return ").Append(branch).Append(';').Append(newline)
+            .Append(indent).Append("})").ToString();
+    }
+
+    private static SyntaxNode Substitute(SyntaxNode node, ISymbol identity, string parameter, SemanticModel model)
+    {
+        var references = node.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>()
+            .Where(id => SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(id).Symbol, identity));
+        return node.ReplaceNodes(references, (_, rewritten) => SyntaxFactory.IdentifierName(parameter).WithTriviaFrom(rewritten)).WithoutTrivia();
+    }
+
+    /// <summary>The lambda parameter: <c>h</c> as in the usual examples, or the first name nothing in the class uses.</summary>
+    private static string FreshName(BlockAnalysis analysis)
+    {
+        var used = new HashSet<string>(analysis.Declaration.DescendantTokens()
+            .Where(t => t.IsKind(SyntaxKind.IdentifierToken)).Select(t => t.ValueText));
+        foreach (var candidate in new[] { "h", "s", "z", "stream" })
+        {
+            if (!used.Contains(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        for (var i = 1; ; i++)
+        {
+            if (!used.Contains("stream" + i))
+            {
+                return "stream" + i;
+            }
+        }
+    }
+
+    private static ClassDeclarationSyntax MarkHyperConnected(ClassDeclarationSyntax declaration, string newline)
+    {
+        var attribute = SyntaxFactory.AttributeList(SyntaxFactory.SingletonSeparatedList(SyntaxFactory.Attribute(SyntaxFactory.IdentifierName("HyperConnected"))));
+        var first = declaration.GetFirstToken();
+        var indentation = Indentation(declaration);
+        if (declaration.AttributeLists.Count == 0)
+        {
+            // The attribute takes over the class's leading trivia (comments, doc comments) and the class keeps its indentation.
+            attribute = attribute.WithLeadingTrivia(first.LeadingTrivia).WithTrailingTrivia(SyntaxFactory.EndOfLine(newline));
+            declaration = declaration.ReplaceToken(first, first.WithLeadingTrivia(indentation));
+            declaration = declaration.WithAttributeLists(SyntaxFactory.SingletonList(attribute));
+        }
+        else
+        {
+            declaration = declaration.AddAttributeLists(attribute.WithLeadingTrivia(indentation).WithTrailingTrivia(SyntaxFactory.EndOfLine(newline)));
+        }
+
+        if (declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+        {
+            return declaration;
+        }
+
+        if (declaration.Modifiers.Count == 0)
+        {
+            var keyword = declaration.Keyword;
+            return declaration
+                .WithKeyword(keyword.WithLeadingTrivia(SyntaxFactory.TriviaList()))
+                .WithModifiers(SyntaxFactory.TokenList(SyntaxFactory.Token(keyword.LeadingTrivia, SyntaxKind.PartialKeyword, SyntaxFactory.TriviaList(SyntaxFactory.Space))));
+        }
+
+        return declaration.AddModifiers(SyntaxFactory.Token(SyntaxKind.PartialKeyword).WithTrailingTrivia(SyntaxFactory.Space));
+    }
+
+    private static void RewriteOwner(DocumentEditor editor, BlockStack stack, string newline, StatementSyntax? loop = null)
+    {
+        loop ??= stack.Loop;
+        var forward = loop.FirstAncestorOrSelf<MethodDeclarationSyntax>();
+        var alreadyExpanded = forward is not null && forward.DescendantNodes().OfType<IdentifierNameSyntax>().Any(id => id.Identifier.ValueText == "HyperStreams");
+        if (!alreadyExpanded)
+        {
+            var x = stack.StreamVariable;
+            var indentation = Indentation(loop);
+            var blockType = editor.Generator.TypeExpression(stack.Block).WithAdditionalAnnotations(Simplifier.Annotation);
+            var expand = SyntaxFactory.ParseStatement($"{x} = HyperStreams.Expand({x}, {blockType.ToFullString()}.HyperConnectionStreams);");
+            editor.InsertBefore(loop, Line(expand, indentation, newline));
+            editor.InsertAfter(loop, Line(SyntaxFactory.ParseStatement($"{x} = HyperStreams.Reduce({x});"), indentation, newline));
+        }
+
+        var owner = loop.FirstAncestorOrSelf<ClassDeclarationSyntax>();
+        var register = owner?.Members.OfType<ConstructorDeclarationSyntax>()
+            .SelectMany(c => c.Body?.Statements ?? default)
+            .OfType<ExpressionStatementSyntax>()
+            .FirstOrDefault(s => s.Expression is InvocationExpressionSyntax { Expression: IdentifierNameSyntax { Identifier.ValueText: "RegisterComponents" } });
+        var alreadyIndexed = owner is not null && owner.DescendantNodes().OfType<IdentifierNameSyntax>().Any(id => id.Identifier.ValueText == "AssignLayerIndices");
+        if (register is not null && !alreadyIndexed)
+        {
+            var assign = SyntaxFactory.ParseStatement("HyperConnections.AssignLayerIndices(this);");
+            editor.InsertAfter(register, Line(assign, Indentation(register), newline));
+        }
+    }
+
+    private static StatementSyntax Line(StatementSyntax statement, SyntaxTriviaList indentation, string newline)
+        => statement.WithLeadingTrivia(indentation).WithTrailingTrivia(SyntaxFactory.EndOfLine(newline)).WithAdditionalAnnotations(Simplifier.Annotation);
+
+    private static void AddRuntimeUsing(DocumentEditor editor, SyntaxNode root, string newline)
+    {
+        if (root is not CompilationUnitSyntax unit
+            || unit.Usings.Any(u => u.Name?.ToString() == RuntimeNamespace && u.StaticKeyword.IsKind(SyntaxKind.None) && u.Alias is null)
+            || unit.DescendantNodes().OfType<BaseNamespaceDeclarationSyntax>().Any(n => n.Usings.Any(u => u.Name?.ToString() == RuntimeNamespace)))
+        {
+            return;
+        }
+
+        var directive = SyntaxFactory.UsingDirective(SyntaxFactory.ParseName(RuntimeNamespace))
+            .WithUsingKeyword(SyntaxFactory.Token(SyntaxKind.UsingKeyword).WithTrailingTrivia(SyntaxFactory.Space))
+            .WithTrailingTrivia(SyntaxFactory.EndOfLine(newline));
+        editor.ReplaceNode(unit, (node, _) =>
+        {
+            var current = (CompilationUnitSyntax)node;
+            if (current.Usings.Count == 0)
+            {
+                return current.WithUsings(SyntaxFactory.SingletonList(directive.WithTrailingTrivia(SyntaxFactory.EndOfLine(newline), SyntaxFactory.EndOfLine(newline))));
+            }
+
+            // Among the plain usings, in System-first order; static and alias usings stay last.
+            var index = 0;
+            for (var i = 0; i < current.Usings.Count; i++)
+            {
+                var existing = current.Usings[i];
+                if (existing.StaticKeyword.IsKind(SyntaxKind.None) && existing.Alias is null && UsingOrder(existing.Name?.ToString() ?? "") < 0)
+                {
+                    index = i + 1;
+                }
+            }
+
+            if (index == 0)
+            {
+                // Before the first using, the new one takes over the file's leading trivia (e.g. a header comment).
+                var first = current.Usings[0];
+                return current.WithUsings(current.Usings.Replace(first, first.WithoutLeadingTrivia()).Insert(0, directive.WithLeadingTrivia(first.GetLeadingTrivia())));
+            }
+
+            return current.WithUsings(current.Usings.Insert(index, directive));
+        });
+    }
+
+    private static int UsingOrder(string name)
+    {
+        static bool IsSystem(string n) => n == "System" || n.StartsWith("System.", System.StringComparison.Ordinal);
+        return IsSystem(name) ? -1 : string.CompareOrdinal(name, RuntimeNamespace);
+    }
+
+    /// <summary>The whitespace that starts the node's line, so inserted lines line up with it.</summary>
+    private static SyntaxTriviaList Indentation(SyntaxNode? node)
+    {
+        if (node is null)
+        {
+            return SyntaxFactory.TriviaList();
+        }
+
+        var leading = node.GetLeadingTrivia();
+        return leading.Count > 0 && leading[leading.Count - 1].IsKind(SyntaxKind.WhitespaceTrivia)
+            ? SyntaxFactory.TriviaList(leading[leading.Count - 1])
+            : SyntaxFactory.TriviaList();
+    }
+
+    private static string NewLine(SyntaxNode root)
+    {
+        var endOfLine = root.DescendantTrivia().FirstOrDefault(t => t.IsKind(SyntaxKind.EndOfLineTrivia));
+        return endOfLine.IsKind(SyntaxKind.EndOfLineTrivia) ? endOfLine.ToString() : "\n";
+    }
+}

@@ -1,0 +1,89 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+
+namespace Mhc.Analyzers.Detection;
+
+/// <summary>
+/// The TorchSharp and Mhc.Runtime symbols the rules need, resolved once per compilation.
+/// <see cref="Create"/> returns null when TorchSharp is not referenced, so the analyzers register nothing.
+/// </summary>
+internal sealed class TorchSymbols
+{
+    private TorchSymbols(Compilation compilation, INamedTypeSymbol tensor, INamedTypeSymbol module)
+    {
+        Tensor = tensor;
+        Module = module;
+        Torch = compilation.GetTypeByMetadataName("TorchSharp.torch");
+        ModuleList = compilation.GetTypeByMetadataName("TorchSharp.Modules.ModuleList`1");
+        HyperConnectedAttribute = compilation.GetTypeByMetadataName("Mhc.Runtime.HyperConnectedAttribute");
+        HyperStreams = compilation.GetTypeByMetadataName("Mhc.Runtime.HyperStreams");
+        HyperConnection = compilation.GetTypeByMetadataName("Mhc.Runtime.HyperConnection");
+    }
+
+    public INamedTypeSymbol Tensor { get; }
+
+    /// <summary>The non-generic <c>torch.nn.Module</c> every TorchSharp module derives from.</summary>
+    public INamedTypeSymbol Module { get; }
+
+    public INamedTypeSymbol? Torch { get; }
+
+    public INamedTypeSymbol? ModuleList { get; }
+
+    public INamedTypeSymbol? HyperConnectedAttribute { get; }
+
+    public INamedTypeSymbol? HyperStreams { get; }
+
+    public INamedTypeSymbol? HyperConnection { get; }
+
+    public static TorchSymbols? Create(Compilation compilation)
+    {
+        var tensor = compilation.GetTypeByMetadataName("TorchSharp.torch+Tensor");
+        var module = compilation.GetTypeByMetadataName("TorchSharp.torch+nn+Module");
+        return tensor is null || module is null ? null : new TorchSymbols(compilation, tensor, module);
+    }
+
+    public bool IsTensor(ITypeSymbol? type) => SymbolEqualityComparer.Default.Equals(type, Tensor);
+
+    public bool IsModule(ITypeSymbol? type)
+    {
+        for (var t = type; t is not null; t = t.BaseType)
+        {
+            if (SymbolEqualityComparer.Default.Equals(t, Module))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public bool IsHyperConnected(INamedTypeSymbol type)
+    {
+        if (HyperConnectedAttribute is null)
+        {
+            return false;
+        }
+
+        foreach (var attribute in type.GetAttributes())
+        {
+            if (SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, HyperConnectedAttribute))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The element type of a <c>ModuleList&lt;T&gt;</c>, or null for any other type.</summary>
+    public ITypeSymbol? ModuleListElement(ITypeSymbol? type)
+        => type is INamedTypeSymbol { IsGenericType: true } named
+           && SymbolEqualityComparer.Default.Equals(named.OriginalDefinition, ModuleList)
+            ? named.TypeArguments[0]
+            : null;
+
+    public static ImmutableArray<string> ChannelFirstModules { get; } = ImmutableArray.Create(
+        "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+        "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+        "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "GroupNorm");
+}

@@ -1,0 +1,397 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Linq;
+using Mhc.Analyzers.Detection;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Text;
+
+namespace Mhc.Analyzers.Rules;
+
+/// <summary>
+/// MHC1001–MHC1005: follows which tensors hold n streams through each <c>forward</c> (Expand makes
+/// streams, Reduce removes them, hyper-connected blocks need and keep them, other modules need one
+/// stream) and checks connection widths against their branches.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class StreamShapeAnalyzer : DiagnosticAnalyzer
+{
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
+        DiagnosticDescriptors.StreamsCollapsedInsideStack,
+        DiagnosticDescriptors.BlockInputNotExpanded,
+        DiagnosticDescriptors.StreamCountMismatch,
+        DiagnosticDescriptors.ChannelWidthMismatch,
+        DiagnosticDescriptors.StreamTensorToSingleStreamModule);
+
+    public override void Initialize(AnalysisContext context)
+    {
+        context.EnableConcurrentExecution();
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.RegisterCompilationStartAction(start =>
+        {
+            // Without TorchSharp and Mhc.Runtime there are no streams to follow.
+            var symbols = TorchSymbols.Create(start.Compilation);
+            if (symbols?.HyperStreams is null || symbols.HyperConnectedAttribute is null)
+            {
+                return;
+            }
+
+            var defaultStreams = start.Options.AnalyzerConfigOptionsProvider.GlobalOptions.TryGetValue("build_property.MhcStreams", out var text)
+                && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0
+                    ? value
+                    : Generator.BuildDefaults.DefaultStreams;
+            start.RegisterSyntaxNodeAction(c => AnalyzeClass(c, symbols, defaultStreams), SyntaxKind.ClassDeclaration);
+        });
+    }
+
+    private static void AnalyzeClass(SyntaxNodeAnalysisContext context, TorchSymbols symbols, int defaultStreams)
+    {
+        var declaration = (ClassDeclarationSyntax)context.Node;
+        if (declaration.BaseList is null
+            || context.SemanticModel.GetDeclaredSymbol(declaration, context.CancellationToken) is not { } type
+            || !symbols.IsModule(type))
+        {
+            return;
+        }
+
+        foreach (var forward in declaration.Members.OfType<MethodDeclarationSyntax>().Where(m => m.Identifier.ValueText == "forward"))
+        {
+            new StreamFlow(context, symbols, defaultStreams, type).Walk(forward);
+        }
+
+        if (symbols.IsHyperConnected(type))
+        {
+            CheckChannelWidths(context, declaration);
+        }
+    }
+
+    /// <summary>MHC1004: <c>InitializeHyperConnections(channels: 64)</c> against a branch that starts with <c>LayerNorm(128)</c>.</summary>
+    private static void CheckChannelWidths(SyntaxNodeAnalysisContext context, ClassDeclarationSyntax declaration)
+    {
+        var model = context.SemanticModel;
+        var ct = context.CancellationToken;
+        var channels = declaration.Members.OfType<ConstructorDeclarationSyntax>()
+            .SelectMany(c => c.DescendantNodes().OfType<InvocationExpressionSyntax>())
+            .FirstOrDefault(i => i.Expression is IdentifierNameSyntax { Identifier.ValueText: "InitializeHyperConnections" } && i.ArgumentList.Arguments.Count == 1)
+            ?.ArgumentList.Arguments[0].Expression;
+        if (channels is null)
+        {
+            return;
+        }
+
+        foreach (var call in declaration.DescendantNodes().OfType<InvocationExpressionSyntax>())
+        {
+            if (call is not { Expression: MemberAccessExpressionSyntax { Expression: IdentifierNameSyntax connection, Name.Identifier.ValueText: "forward" or "call" } }
+                || !connection.Identifier.ValueText.StartsWith(Generator.HyperConnectionGenerator.Parser.ConnectionPrefix, System.StringComparison.Ordinal)
+                || call.ArgumentList.Arguments.Count != 2
+                || call.ArgumentList.Arguments[1].Expression is not LambdaExpressionSyntax lambda
+                || LambdaParameter(lambda) is not { } parameter)
+            {
+                continue;
+            }
+
+            // The first module applied to the branch's input gives the width the branch expects.
+            foreach (var inner in lambda.Body.DescendantNodesAndSelf().OfType<InvocationExpressionSyntax>())
+            {
+                if (inner is not { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "forward" or "call" } access }
+                    || inner.ArgumentList.Arguments.Count == 0
+                    || inner.ArgumentList.Arguments[0].Expression is not IdentifierNameSyntax { } argument
+                    || argument.Identifier.ValueText != parameter
+                    || model.GetSymbolInfo(access.Expression, ct).Symbol is not { Kind: SymbolKind.Field or SymbolKind.Property } member
+                    || ModuleConstruction.Find(declaration, model, member, ct) is not { } construction
+                    || ModuleConstruction.FactoryName(construction.Factory) is not ("LayerNorm" or "Linear")
+                    || construction.Factory.ArgumentList.Arguments.Count == 0)
+                {
+                    continue;
+                }
+
+                var width = construction.Factory.ArgumentList.Arguments[0].Expression;
+                if (ModuleConstruction.WidthsDiffer(model, channels, width, ct))
+                {
+                    context.ReportDiagnostic(Diagnostic.Create(
+                        DiagnosticDescriptors.ChannelWidthMismatch, call.GetLocation(), connection.Identifier.ValueText, channels.ToString(), member.Name, width.ToString()));
+                }
+
+                break;
+            }
+        }
+    }
+
+    private static string? LambdaParameter(LambdaExpressionSyntax lambda) => lambda switch
+    {
+        SimpleLambdaExpressionSyntax simple => simple.Parameter.Identifier.ValueText,
+        ParenthesizedLambdaExpressionSyntax { ParameterList.Parameters.Count: 1 } parenthesized => parenthesized.ParameterList.Parameters[0].Identifier.ValueText,
+        _ => null,
+    };
+
+    private static readonly ImmutableHashSet<string> CollapsingMethods = ImmutableHashSet.Create(
+        "mean", "sum", "select", "squeeze", "amax", "amin", "max", "min", "logsumexp");
+
+    private enum ShapeKind
+    {
+        Unknown,
+        Single,
+        Streams,
+    }
+
+    /// <summary>
+    /// What a tensor holds at a point of a forward method. <see cref="CollapsedBy"/> remembers the Reduce
+    /// a single stream came from, including after it was expanded again: the stream-persistence bug.
+    /// </summary>
+    private readonly record struct Shape(ShapeKind Kind, int? Streams = null, InvocationExpressionSyntax? CollapsedBy = null)
+    {
+        public static readonly Shape Unknown = new(ShapeKind.Unknown);
+        public static readonly Shape Single = new(ShapeKind.Single);
+    }
+
+    /// <summary>
+    /// One pass over a method in source order. Loop bodies run twice so a collapse at the end of one
+    /// iteration meets the block call at the start of the next; the branches of an if are merged.
+    /// </summary>
+    private sealed class StreamFlow
+    {
+        private readonly SyntaxNodeAnalysisContext _context;
+        private readonly TorchSymbols _symbols;
+        private readonly int _defaultStreams;
+        private readonly INamedTypeSymbol _type;
+        private readonly HashSet<(string Id, TextSpan Span)> _reported = new();
+        private Dictionary<ISymbol, Shape> _state = new(SymbolEqualityComparer.Default);
+
+        public StreamFlow(SyntaxNodeAnalysisContext context, TorchSymbols symbols, int defaultStreams, INamedTypeSymbol type)
+        {
+            _context = context;
+            _symbols = symbols;
+            _defaultStreams = defaultStreams;
+            _type = type;
+        }
+
+        public void Walk(MethodDeclarationSyntax method)
+        {
+            // A hyper-connected block receives streams; every other module receives one stream.
+            var input = _symbols.IsHyperConnected(_type) ? new Shape(ShapeKind.Streams, StreamsOf(_type)) : Shape.Single;
+            foreach (var parameter in method.ParameterList.Parameters)
+            {
+                if (_context.SemanticModel.GetDeclaredSymbol(parameter, _context.CancellationToken) is { } symbol && _symbols.IsTensor(symbol.Type))
+                {
+                    _state[symbol] = input;
+                }
+            }
+
+            if (method.Body is not null)
+            {
+                Statement(method.Body);
+            }
+            else if (method.ExpressionBody is not null)
+            {
+                Eval(method.ExpressionBody.Expression);
+            }
+        }
+
+        private int StreamsOf(INamedTypeSymbol type)
+        {
+            var attribute = type.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, _symbols.HyperConnectedAttribute));
+            var streams = attribute?.NamedArguments.FirstOrDefault(a => a.Key == "Streams").Value.Value as int?;
+            return streams is > 0 ? streams.Value : _defaultStreams;
+        }
+
+        private void Statement(StatementSyntax? statement)
+        {
+            switch (statement)
+            {
+                case BlockSyntax block:
+                    foreach (var inner in block.Statements)
+                    {
+                        Statement(inner);
+                    }
+
+                    break;
+                case LocalDeclarationStatementSyntax declaration:
+                    foreach (var variable in declaration.Declaration.Variables)
+                    {
+                        if (variable.Initializer is not null)
+                        {
+                            var shape = Eval(variable.Initializer.Value);
+                            if (_context.SemanticModel.GetDeclaredSymbol(variable, _context.CancellationToken) is { } local)
+                            {
+                                _state[local] = shape;
+                            }
+                        }
+                    }
+
+                    break;
+                case ExpressionStatementSyntax expression:
+                    Eval(expression.Expression);
+                    break;
+                case ReturnStatementSyntax { Expression: { } returned }:
+                    Eval(returned);
+                    break;
+                case ForEachStatementSyntax loop:
+                    Eval(loop.Expression);
+                    Loop(loop.Statement);
+                    break;
+                case ForStatementSyntax loop:
+                    Loop(loop.Statement);
+                    break;
+                case WhileStatementSyntax loop:
+                    Loop(loop.Statement);
+                    break;
+                case DoStatementSyntax loop:
+                    Loop(loop.Statement);
+                    break;
+                case UsingStatementSyntax @using:
+                    Statement(@using.Statement);
+                    break;
+                case IfStatementSyntax branch:
+                    Eval(branch.Condition);
+                    var before = new Dictionary<ISymbol, Shape>(_state, SymbolEqualityComparer.Default);
+                    Statement(branch.Statement);
+                    var afterThen = _state;
+                    _state = before;
+                    Statement(branch.Else?.Statement);
+                    foreach (var key in afterThen.Keys.Union(_state.Keys, SymbolEqualityComparer.Default).ToList())
+                    {
+                        afterThen.TryGetValue(key, out var a);
+                        _state.TryGetValue(key, out var b);
+                        _state[key] = a == b ? a : Shape.Unknown;
+                    }
+
+                    break;
+            }
+        }
+
+        private void Loop(StatementSyntax body)
+        {
+            Statement(body);
+            Statement(body);
+        }
+
+        private Shape Eval(ExpressionSyntax expression)
+        {
+            var model = _context.SemanticModel;
+            switch (expression)
+            {
+                case ParenthesizedExpressionSyntax parenthesized:
+                    return Eval(parenthesized.Expression);
+                case IdentifierNameSyntax id:
+                    return model.GetSymbolInfo(id, _context.CancellationToken).Symbol is { } symbol && _state.TryGetValue(symbol, out var known) ? known : Shape.Unknown;
+                case AssignmentExpressionSyntax assignment when assignment.IsKind(SyntaxKind.SimpleAssignmentExpression):
+                    var value = Eval(assignment.Right);
+                    if (model.GetSymbolInfo(assignment.Left, _context.CancellationToken).Symbol is ILocalSymbol or IParameterSymbol)
+                    {
+                        _state[model.GetSymbolInfo(assignment.Left, _context.CancellationToken).Symbol!] = value;
+                    }
+
+                    return value;
+                case LambdaExpressionSyntax or AnonymousMethodExpressionSyntax:
+                    // A branch inside a hyper-connection sees one stream; its body is not part of this flow.
+                    return Shape.Unknown;
+                case InvocationExpressionSyntax invocation:
+                    return Invocation(invocation);
+                case LiteralExpressionSyntax or MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax }:
+                    return Shape.Unknown;
+                default:
+                    return Combine(expression.ChildNodes().OfType<ExpressionSyntax>()
+                        .Concat(expression.ChildNodes().OfType<ArgumentListSyntax>().SelectMany(l => l.Arguments).Select(a => a.Expression)));
+            }
+        }
+
+        /// <summary>
+        /// Any other expression over a stream tensor has an unknown shape; over anything else, one stream,
+        /// since outside hyper-connected blocks only Expand makes streams.
+        /// </summary>
+        private Shape Combine(IEnumerable<ExpressionSyntax> parts)
+        {
+            var shapes = parts.Select(Eval).ToList();
+            return shapes.Any(s => s.Kind == ShapeKind.Streams) ? Shape.Unknown : Shape.Single;
+        }
+
+        private Shape Invocation(InvocationExpressionSyntax invocation)
+        {
+            var model = _context.SemanticModel;
+            var arguments = invocation.ArgumentList.Arguments;
+            var method = model.GetSymbolInfo(invocation, _context.CancellationToken).Symbol as IMethodSymbol;
+            if (method is not null && SymbolEqualityComparer.Default.Equals(method.ContainingType, _symbols.HyperStreams) && arguments.Count > 0)
+            {
+                var source = Eval(arguments[0].Expression);
+                if (method.Name == "Expand")
+                {
+                    var streams = arguments.Count > 1 ? ModuleConstruction.Constant(model, arguments[1].Expression, _context.CancellationToken) : null;
+                    return new Shape(ShapeKind.Streams, (int?)streams, source.Kind == ShapeKind.Single ? source.CollapsedBy : null);
+                }
+
+                return method.Name == "Reduce" ? new Shape(ShapeKind.Single, CollapsedBy: invocation) : Shape.Unknown;
+            }
+
+            // Averaging, summing or selecting over the stream axis collapses the streams as Reduce does.
+            if (invocation.Expression is MemberAccessExpressionSyntax { Name.Identifier.ValueText: var name } receiver
+                && CollapsingMethods.Contains(name)
+                && Eval(receiver.Expression).Kind == ShapeKind.Streams)
+            {
+                foreach (var argument in arguments)
+                {
+                    Eval(argument.Expression);
+                }
+
+                return new Shape(ShapeKind.Single, CollapsedBy: invocation);
+            }
+
+            if (invocation.Expression is not MemberAccessExpressionSyntax { Name.Identifier.ValueText: "forward" or "call" } access
+                || model.GetTypeInfo(access.Expression, _context.CancellationToken).Type is not INamedTypeSymbol module
+                || !_symbols.IsModule(module)
+                || arguments.Count == 0)
+            {
+                return Combine(invocation.ArgumentList.Arguments.Select(a => a.Expression)
+                    .Concat(invocation.Expression is MemberAccessExpressionSyntax member ? new[] { member.Expression } : Enumerable.Empty<ExpressionSyntax>()));
+            }
+
+            var input = Eval(arguments[0].Expression);
+            foreach (var other in arguments.Skip(1))
+            {
+                Eval(other.Expression);
+            }
+
+            if (SymbolEqualityComparer.Default.Equals(module, _symbols.HyperConnection))
+            {
+                return input;
+            }
+
+            if (_symbols.IsHyperConnected(module))
+            {
+                var expected = StreamsOf(module);
+                if (input.CollapsedBy is { } collapse)
+                {
+                    Report(DiagnosticDescriptors.StreamsCollapsedInsideStack, collapse, collapse.ToString());
+                }
+                else if (input.Kind == ShapeKind.Single)
+                {
+                    Report(DiagnosticDescriptors.BlockInputNotExpanded, arguments[0].Expression, module.Name, arguments[0].Expression.ToString());
+                }
+                else if (input is { Kind: ShapeKind.Streams, Streams: { } actual } && actual != expected)
+                {
+                    Report(DiagnosticDescriptors.StreamCountMismatch, invocation, actual, module.Name, expected);
+                }
+
+                return new Shape(ShapeKind.Streams, expected);
+            }
+
+            if (input.Kind == ShapeKind.Streams && !module.Name.StartsWith("Dropout", System.StringComparison.Ordinal))
+            {
+                Report(DiagnosticDescriptors.StreamTensorToSingleStreamModule, arguments[0].Expression, arguments[0].Expression.ToString(), access.Expression.ToString());
+                return Shape.Unknown;
+            }
+
+            return input.Kind == ShapeKind.Single ? Shape.Single : Shape.Unknown;
+        }
+
+        private void Report(DiagnosticDescriptor descriptor, SyntaxNode node, params object[] arguments)
+        {
+            if (_reported.Add((descriptor.Id, node.Span)))
+            {
+                _context.ReportDiagnostic(Diagnostic.Create(descriptor, node.GetLocation(), arguments));
+            }
+        }
+    }
+}

@@ -1,0 +1,278 @@
+using Mhc.Analyzers.Rules;
+using Mhc.Analyzers.Tests.Infrastructure;
+using Microsoft.CodeAnalysis.Testing;
+
+namespace Mhc.Analyzers.Tests.Rules;
+
+public class ConvertToHyperConnectionsFixerTests
+{
+    private static MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer> Test(string source, string fixedSource, int diagnostics)
+    {
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
+        {
+            TestCode = source,
+            FixedCode = fixedSource,
+            // One fix converts the whole block and its stack, whichever site it is invoked on.
+            NumberOfIncrementalIterations = diagnostics == 0 ? 0 : 1,
+            NumberOfFixAllIterations = diagnostics == 0 ? 0 : 1,
+        };
+        for (var i = 0; i < diagnostics; i++)
+        {
+            test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(i).WithArguments(i == 0 ? "attn" : "mlp"));
+        }
+
+        return test;
+    }
+
+    [Fact]
+    public Task Gpt_is_converted_with_expand_and_reduce_around_the_stack()
+        => Test(GptSources.Original, GptSources.Converted, diagnostics: 2).RunAsync();
+
+    [Fact]
+    public Task Converting_twice_changes_nothing()
+    {
+        // The converted model has no residual sum left, so there is no diagnostic and no fix.
+        var test = Test(GptSources.Converted, GptSources.Converted, diagnostics: 0);
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task Owner_in_another_file_gets_expand_reduce_and_layer_indices()
+    {
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
+        {
+            NumberOfIncrementalIterations = 1,
+            NumberOfFixAllIterations = 1,
+        };
+        var (block, model) = SplitBlockAndModel(GptSources.Original);
+        var (fixedBlock, fixedModel) = SplitBlockAndModel(GptSources.Converted);
+        test.TestState.Sources.Add(("Block.cs", block));
+        test.TestState.Sources.Add(("Gpt.cs", model));
+        test.FixedState.Sources.Add(("Block.cs", fixedBlock));
+        test.FixedState.Sources.Add(("Gpt.cs", fixedModel));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(0).WithArguments("attn"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(1).WithArguments("mlp"));
+        return test.RunAsync();
+    }
+
+    /// <summary>The same source as two files: everything up to the model class, and the usings plus the model class.</summary>
+    private static (string Block, string Model) SplitBlockAndModel(string source)
+    {
+        var split = source.IndexOf("public sealed class Gpt", StringComparison.Ordinal);
+        var header = source[..(source.IndexOf("namespace Demo;", StringComparison.Ordinal) + "namespace Demo;\n\n".Length)];
+        return (source[..split].TrimEnd() + "\n", header + source[split..]);
+    }
+
+    private static string Stacked(string blockName, string body) => $$"""
+
+        public sealed class {{blockName}}Stack : Module<Tensor, Tensor>
+        {
+            private readonly ModuleList<{{blockName}}> layers;
+
+            public {{blockName}}Stack(long d) : base(nameof({{blockName}}Stack))
+            {
+                layers = new ModuleList<{{blockName}}>(new {{blockName}}(d), new {{blockName}}(d));
+                RegisterComponents();{{(body.Length == 0 ? "" : "\n        " + body)}}
+            }
+
+            public override Tensor forward(Tensor x)
+            {{{(body.Length == 0 ? "" : "\n        x = HyperStreams.Expand(x, " + blockName + ".HyperConnectionStreams);")}}
+                for (var i = 0; i < layers.Count; i++)
+                {
+                    x = layers[i].call(x);
+                }{{(body.Length == 0 ? "" : "\n        x = HyperStreams.Reduce(x);")}}
+                return x;
+            }
+        }
+        """;
+
+    [Fact]
+    public Task Parallel_block_moves_the_shared_norm_into_the_branch()
+    {
+        const string block = """
+            public sealed class Parallel : Module<Tensor, Tensor>
+            {
+                private readonly LayerNorm ln;
+                private readonly Linear attn, mlp;
+
+                public Parallel(long d) : base(nameof(Parallel))
+                {
+                    ln = LayerNorm(d);
+                    attn = Linear(d, d);
+                    mlp = Linear(d, d);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    var h = ln.forward(x);
+                    return {|#0:x + attn.forward(h) + mlp.forward(h)|};
+                }
+            }
+            """;
+        const string converted = """
+            [HyperConnected]
+            public sealed partial class Parallel : Module<Tensor, Tensor>
+            {
+                private readonly LayerNorm ln;
+                private readonly Linear attn, mlp;
+
+                public Parallel(long d) : base(nameof(Parallel))
+                {
+                    ln = LayerNorm(d);
+                    attn = Linear(d, d);
+                    mlp = Linear(d, d);
+                    InitializeHyperConnections(channels: d);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    return hc_attn_mlp.forward(x, s =>
+                    {
+                        var h = ln.forward(s);
+                        return attn.forward(h) + mlp.forward(h);
+                    });
+                }
+            }
+            """;
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
+        {
+            TestCode = TestSetup.Usings + block + Stacked("Parallel", ""),
+            FixedCode = "using Mhc.Runtime;\n" + TestSetup.Usings + converted + Stacked("Parallel", "HyperConnections.AssignLayerIndices(this);"),
+            NumberOfIncrementalIterations = 1,
+            NumberOfFixAllIterations = 1,
+        };
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(0).WithArguments("attn_mlp"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task Compound_and_in_place_additions_become_assignments()
+    {
+        const string block = """
+            public sealed class Block : Module<Tensor, Tensor>
+            {
+                private readonly LayerNorm ln_1, ln_2;
+                private readonly Linear attn, mlp;
+
+                public Block(long d) : base(nameof(Block))
+                {
+                    ln_1 = LayerNorm(d); ln_2 = LayerNorm(d);
+                    attn = Linear(d, d); mlp = Linear(d, d);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    {|#0:x += attn.call(ln_1.call(x))|};
+                    {|#1:x.add_(mlp.call(ln_2.call(x)))|};
+                    return x;
+                }
+            }
+            """;
+        const string converted = """
+            [HyperConnected]
+            public sealed partial class Block : Module<Tensor, Tensor>
+            {
+                private readonly LayerNorm ln_1, ln_2;
+                private readonly Linear attn, mlp;
+
+                public Block(long d) : base(nameof(Block))
+                {
+                    ln_1 = LayerNorm(d); ln_2 = LayerNorm(d);
+                    attn = Linear(d, d); mlp = Linear(d, d);
+                    InitializeHyperConnections(channels: d);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    x = hc_attn.forward(x, h => attn.call(ln_1.call(h)));
+                    x = hc_mlp.forward(x, h => mlp.call(ln_2.call(h)));
+                    return x;
+                }
+            }
+            """;
+        var test = Test(TestSetup.Usings + block + Stacked("Block", ""), "using Mhc.Runtime;\n" + TestSetup.Usings + converted + Stacked("Block", "HyperConnections.AssignLayerIndices(this);"), diagnostics: 2);
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task Fix_all_converts_every_block_once()
+    {
+        static string Block(string name, string hyper) => $$"""
+            {{hyper}}public sealed {{(hyper.Length == 0 ? "" : "partial ")}}class {{name}} : Module<Tensor, Tensor>
+            {
+                private readonly LayerNorm norm;
+                private readonly Linear ff;
+
+                public {{name}}(long d) : base(nameof({{name}}))
+                {
+                    norm = LayerNorm(d);
+                    ff = Linear(d, d);{{(hyper.Length == 0 ? "" : "\n        InitializeHyperConnections(channels: d);")}}
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x) => {{(hyper.Length == 0 ? "{|#" + (name == "Encoder" ? 0 : 1) + ":x + ff.forward(norm.forward(x))|}" : "hc_ff.forward(x, h => ff.forward(norm.forward(h)))")}};
+            }
+
+            """;
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
+        {
+            TestCode = TestSetup.Usings + Block("Encoder", "") + Block("Decoder", "") + Stacked("Encoder", "") + Stacked("Decoder", ""),
+            FixedCode = "using Mhc.Runtime;\n" + TestSetup.Usings + Block("Encoder", "[HyperConnected]\n") + Block("Decoder", "[HyperConnected]\n")
+                + Stacked("Encoder", "HyperConnections.AssignLayerIndices(this);") + Stacked("Decoder", "HyperConnections.AssignLayerIndices(this);"),
+            // One fix per block when applied one at a time; Fix All converts both in one pass.
+            NumberOfIncrementalIterations = 2,
+            NumberOfFixAllIterations = 1,
+        };
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(0).WithArguments("ff"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(1).WithArguments("ff"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task No_fix_is_offered_when_the_model_cannot_be_converted()
+    {
+        // A post-norm site makes the whole block unsafe: MHC0002 explains, and the code stays as it is.
+        var source = Sources.Block("""
+            x = x + attn.forward(ln_1.forward(x));
+            return ln_2.forward({|#0:x + mlp.forward(x)|});
+            """);
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
+        {
+            TestCode = source,
+            FixedCode = source,
+        };
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.NotConvertible).WithSpan(28, 13, 28, 46).WithArguments(
+            "the residual connection at line 29 cannot be converted, and a block is converted as a whole"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.NotConvertible).WithLocation(0).WithArguments(
+            "post-norm: the sum is normalized before it flows on, so the normalization would see n streams and each stream's residual path would not be an identity"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task Masked_layers_with_a_new_variable_per_site_are_converted()
+    {
+        var converted = "using Mhc.Runtime;\n" + ResidualConnectionAnalyzerTests.MaskedLayer
+            .Replace("public sealed class Layer", "[HyperConnected]\npublic sealed partial class Layer")
+            .Replace("        RegisterComponents();\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n        var h",
+                     "        InitializeHyperConnections(channels: d);\n        RegisterComponents();\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n        var h")
+            .Replace("{|#0:x + attention.call(norm.call(x), mask)|}", "hc_attention.forward(x, s => attention.call(norm.call(s), mask))")
+            .Replace("{|#1:h + ff.call(ffn_norm.call(h))|}", "hc_ff.forward(h, s => ff.call(ffn_norm.call(s)))")
+            .Replace("        RegisterComponents();\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n        foreach",
+                     "        RegisterComponents();\n        HyperConnections.AssignLayerIndices(this);\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n        x = HyperStreams.Expand(x, Layer.HyperConnectionStreams);\n        foreach")
+            .Replace("        }\n\n        return x;", "        }\n        x = HyperStreams.Reduce(x);\n\n        return x;");
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
+        {
+            TestCode = ResidualConnectionAnalyzerTests.MaskedLayer,
+            FixedCode = converted,
+            NumberOfIncrementalIterations = 1,
+            NumberOfFixAllIterations = 1,
+        };
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(0).WithArguments("attention"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(1).WithArguments("ff"));
+        return test.RunAsync();
+    }
+}
