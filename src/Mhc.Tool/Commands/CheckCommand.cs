@@ -1,6 +1,7 @@
 using McMaster.Extensions.CommandLineUtils;
 using Microsoft.CodeAnalysis;
 using Mhc.Tool.Conversion;
+using Mhc.Tool.Loading;
 using Mhc.Tool.Reporting;
 
 namespace Mhc.Tool.Commands;
@@ -19,7 +20,7 @@ internal sealed class CheckCommand : ProjectCommand
             foreach (var diagnostic in await rules.AnalyzeAsync(project, cancellationToken).ConfigureAwait(false))
             {
                 if (!filter.Includes(diagnostic.Location.SourceTree?.FilePath)) continue;
-                console.WriteLine(DiagnosticFormatter.Format(diagnostic));
+                console.WriteLine(Reporting.DiagnosticFormatter.Format(diagnostic));
                 total++;
                 if (diagnostic.Severity == DiagnosticSeverity.Error) errors++;
             }

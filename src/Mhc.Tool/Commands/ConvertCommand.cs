@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using McMaster.Extensions.CommandLineUtils;
 using Microsoft.CodeAnalysis;
 using Mhc.Tool.Conversion;
+using Mhc.Tool.Loading;
 using Mhc.Tool.Reporting;
 
 namespace Mhc.Tool.Commands;

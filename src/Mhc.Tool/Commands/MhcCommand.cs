@@ -4,8 +4,7 @@ namespace Mhc.Tool.Commands;
 
 [Command("mhc", FullName = "dotnet mhc",
     Description = "Converts the residual connections of TorchSharp models to manifold-constrained hyper-connections (mHC), and checks stream shapes.")]
-[Subcommand("convert", typeof(ConvertCommand))]
-[Subcommand("check", typeof(CheckCommand))]
+[Subcommand(typeof(ConvertCommand), typeof(CheckCommand))]
 [HelpOption("-h|--help")]
 internal sealed class MhcCommand
 {

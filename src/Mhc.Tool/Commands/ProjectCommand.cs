@@ -23,8 +23,11 @@ internal abstract class ProjectCommand
     [Option("-q|--quiet", "Do not print progress.", CommandOptionType.NoValue)]
     public bool Quiet { get; set; }
 
-    public async Task<int> OnExecuteAsync(IConsole console, CancellationToken cancellationToken)
+    public async Task<int> OnExecuteAsync(IConsole console)
     {
+        // McMaster 2.3 passes no cancellation token; Ctrl+C ends the process before anything is written
+        // (writes happen last, all at once).
+        var cancellationToken = CancellationToken.None;
         try
         {
             Validate();
@@ -35,7 +38,11 @@ internal abstract class ProjectCommand
             {
                 var rules = MhcRules.Load();
                 var projects = new List<ProjectId>();
-                foreach (var project in solution.Projects.Where(p => p.Language == LanguageNames.CSharp))
+                // A project given alone is converted alone: the projects it references are loaded only
+                // so that it compiles.
+                var candidates = solution.Projects.Where(p => p.Language == LanguageNames.CSharp
+                    && (input.IsSolution || string.Equals(p.FilePath, input.FullPath, StringComparison.Ordinal)));
+                foreach (var project in candidates)
                     if (await MhcRules.HasTorchSharpModulesAsync(project, cancellationToken).ConfigureAwait(false))
                         projects.Add(project.Id);
                 if (projects.Count == 0)

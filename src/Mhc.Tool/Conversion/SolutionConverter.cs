@@ -3,6 +3,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Mhc.Analyzers;
+using Mhc.Tool.Loading;
 
 namespace Mhc.Tool.Conversion;
 

@@ -1,0 +1,125 @@
+using System.Text.Json;
+
+namespace Mhc.Tool.Tests;
+
+public class ConvertCommandTests
+{
+    [Fact]
+    public async Task DryRunPrintsADiffAndWritesNothing()
+    {
+        using var project = new SampleProject();
+        var before = project.Snapshot();
+
+        var (code, console) = await TestConsole.RunAsync("convert", project.ProjectPath, "--dry-run", "-q");
+
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Contains("--- a/Model.cs", console.Output);
+        Assert.Contains("+++ b/Model.cs", console.Output);
+        Assert.Contains("-        x = x + attn.forward(ln_1.forward(x));", console.Output);
+        Assert.Contains("Would convert 2 residual connection(s) in 1 file(s)", console.Output);
+        Assert.Equal(before, project.Snapshot());
+    }
+
+    [Fact]
+    public async Task ConvertWritesOnceAndASecondRunChangesNothing()
+    {
+        using var project = new SampleProject();
+        var report = Path.Combine(project.Directory, "out", "report.json");
+
+        var (verify, _) = await TestConsole.RunAsync("convert", project.ProjectPath, "--verify-no-changes", "-q");
+        Assert.Equal(ExitCodes.ChangesOrErrorsFound, verify);
+
+        var (code, console) = await TestConsole.RunAsync("convert", project.ProjectPath, "--report", report, "-q");
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Contains("Converted 2 residual connection(s)", console.Output);
+        var converted = File.ReadAllText(project.SourcePath);
+        Assert.DoesNotContain("x = x + attn.forward", converted);
+        Assert.Contains("HyperStreams.Expand", converted);
+        Assert.Contains("// attention stand-in", converted); // comments survive
+
+        using (var json = JsonDocument.Parse(File.ReadAllText(report)))
+        {
+            var file = json.RootElement.GetProperty("files")[0];
+            Assert.Equal("Model.cs", file.GetProperty("path").GetString());
+            Assert.Equal(2, file.GetProperty("sitesConverted").GetInt32());
+            Assert.False(json.RootElement.GetProperty("dryRun").GetBoolean());
+        }
+
+        var after = project.Snapshot();
+        var (again, againConsole) = await TestConsole.RunAsync("convert", project.ProjectPath, "--verify-no-changes", "-q");
+        Assert.Equal(ExitCodes.Success, again);
+        Assert.Contains("nothing to convert", againConsole.Output);
+        Assert.Equal(after, project.Snapshot());
+    }
+
+    [Fact]
+    public async Task StreamsAndIterationsAreWrittenAsProjectProperties()
+    {
+        using var project = new SampleProject();
+        var (code, _) = await TestConsole.RunAsync("convert", project.ProjectPath, "--streams", "2", "--iterations", "10", "-q");
+        Assert.Equal(ExitCodes.Success, code);
+        var xml = File.ReadAllText(project.ProjectPath);
+        Assert.Contains("<MhcStreams>2</MhcStreams>", xml);
+        Assert.Contains("<MhcSinkhornIterations>10</MhcSinkhornIterations>", xml);
+    }
+
+    [Fact]
+    public async Task ReadOnlyFileStopsTheConversionAndNothingIsWritten()
+    {
+        using var project = new SampleProject();
+        if (OperatingSystem.IsWindows())
+            File.SetAttributes(project.SourcePath, FileAttributes.ReadOnly);
+        else
+            File.SetUnixFileMode(project.SourcePath, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var before = project.Snapshot();
+
+        var (code, console) = await TestConsole.RunAsync("convert", project.ProjectPath, "--streams", "2", "-q");
+
+        Assert.Equal(ExitCodes.WriteFailed, code);
+        Assert.Contains("read-only", console.ErrorOutput);
+        Assert.Contains("Model.cs", console.ErrorOutput);
+        Assert.Equal(before, project.Snapshot()); // the project file was not edited either
+    }
+
+    [Fact]
+    public async Task ProjectThatDoesNotBuildIsRefused()
+    {
+        using var project = new SampleProject(SampleProject.ResidualGpt.Replace("return ln_f.forward(x);", "return ln_f.forward(y);"));
+        var before = project.Snapshot();
+        var (code, console) = await TestConsole.RunAsync("convert", project.ProjectPath, "-q");
+        Assert.Equal(ExitCodes.ProjectLoadFailed, code);
+        Assert.Contains("does not build", console.ErrorOutput);
+        Assert.Contains("CS0103", console.ErrorOutput);
+        Assert.Equal(before, project.Snapshot());
+    }
+
+    [Fact]
+    public async Task ProjectWithoutTorchSharpModulesSaysSo()
+    {
+        using var project = new SampleProject("namespace Sample; public static class Nothing { }");
+        var (code, console) = await TestConsole.RunAsync("convert", project.ProjectPath, "-q");
+        Assert.Equal(ExitCodes.NothingToConvert, code);
+        Assert.Contains("no TorchSharp module", console.ErrorOutput);
+    }
+
+    [Theory]
+    [InlineData("does/not/exist.csproj", "does not exist")]
+    [InlineData("README.md", "neither a C# project")]
+    public async Task BadPathsAreExplained(string path, string message)
+    {
+        using var project = new SampleProject();
+        var target = Path.Combine(project.Directory, path);
+        if (path.EndsWith(".md")) File.WriteAllText(target, "# readme");
+        var (code, console) = await TestConsole.RunAsync("convert", target, "-q");
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.Contains(message, console.ErrorOutput);
+    }
+
+    [Fact]
+    public async Task HelpListsEveryOption()
+    {
+        var (_, console) = await TestConsole.RunAsync("convert", "--help");
+        foreach (var option in new[] { "--streams", "--iterations", "--dry-run", "--verify-no-changes", "--report", "--include", "--exclude", "--no-restore" })
+            Assert.Contains(option, console.Output);
+    }
+}
