@@ -23,6 +23,44 @@ public static class HyperConnections
             .ToList();
     }
 
+    [ThreadStatic] private static List<Func<HyperConnectionOptions, HyperConnectionOptions>>? t_overrides;
+
+    /// <summary>
+    /// Changes the options of every <see cref="HyperConnection"/> constructed on this thread until the
+    /// returned scope is disposed — the way to pick the kind (mHC, HC, residual), the implementation or
+    /// the Sinkhorn iterations at run time for models whose construction code is generated. Scopes nest;
+    /// inner changes apply last. Changing <c>Streams</c> here does not change the count the model passes
+    /// to <see cref="HyperStreams.Expand"/>, so leave it to the model.
+    /// </summary>
+    public static IDisposable OverrideOptions(Func<HyperConnectionOptions, HyperConnectionOptions> change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        (t_overrides ??= new()).Add(change);
+        return new OverrideScope(change);
+    }
+
+    internal static HyperConnectionOptions ApplyOverrides(HyperConnectionOptions options)
+    {
+        if (t_overrides is null) return options;
+        foreach (var change in t_overrides)
+            options = change(options) ?? throw new InvalidOperationException("An options override returned null.");
+        return options;
+    }
+
+    private sealed class OverrideScope(Func<HyperConnectionOptions, HyperConnectionOptions> change) : IDisposable
+    {
+        private bool _disposed;
+
+        public void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            // The innermost scope is normally the last one added; remove that occurrence.
+            int index = t_overrides?.LastIndexOf(change) ?? -1;
+            if (index >= 0) t_overrides!.RemoveAt(index);
+        }
+    }
+
     /// <summary>
     /// Numbers every connection under <paramref name="root"/> 0, 1, 2, … in module order and re-applies
     /// the layer-dependent symmetry-breaking init. Call once, after the model is built and registered.

@@ -28,6 +28,7 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
     public HyperConnection(string name, long channels, HyperConnectionOptions options, int layerIndex = 0) : base(name)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options = HyperConnections.ApplyOverrides(options);
         options.Validate();
         if (channels < 1)
             throw new ArgumentOutOfRangeException(nameof(channels), channels, "The stream width must be positive.");

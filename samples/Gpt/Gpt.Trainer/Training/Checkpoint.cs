@@ -1,0 +1,33 @@
+using System.Text.Json;
+using static TorchSharp.torch;
+
+namespace Gpt.Trainer.Training;
+
+/// <summary>A trained model on disk: its weights (TorchSharp format) and what is needed to rebuild it.</summary>
+public sealed record Checkpoint(Connection Connection, ModelShape Shape, string Alphabet, int Steps)
+{
+    private const string WeightsFile = "model.bin", MetadataFile = "checkpoint.json";
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public void Save(string directory, nn.Module model)
+    {
+        Directory.CreateDirectory(directory);
+        // Write beside, then rename, so an interrupted save never leaves a half-written checkpoint.
+        var weights = Path.Combine(directory, WeightsFile);
+        model.save(weights + ".tmp");
+        File.Move(weights + ".tmp", weights, overwrite: true);
+        File.WriteAllText(Path.Combine(directory, MetadataFile), JsonSerializer.Serialize(this, Json));
+    }
+
+    public static (Checkpoint Checkpoint, nn.Module<Tensor, Tensor> Model) Load(string directory)
+    {
+        var metadata = Path.Combine(directory, MetadataFile);
+        if (!File.Exists(metadata))
+            throw new FileNotFoundException($"--resume: '{directory}' holds no {MetadataFile}; pass a folder written by --out.", metadata);
+        var checkpoint = JsonSerializer.Deserialize<Checkpoint>(File.ReadAllText(metadata), Json)
+            ?? throw new InvalidDataException($"'{metadata}' is empty.");
+        var model = ModelFactory.Create(checkpoint.Connection, checkpoint.Shape);
+        model.load(Path.Combine(directory, WeightsFile));
+        return (checkpoint, model);
+    }
+}
