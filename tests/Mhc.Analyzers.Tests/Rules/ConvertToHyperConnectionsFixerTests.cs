@@ -275,4 +275,81 @@ public class ConvertToHyperConnectionsFixerTests
         test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(1).WithArguments("ff"));
         return test.RunAsync();
     }
+
+    [Fact]
+    public Task Existing_attributes_comments_and_file_header_are_kept()
+    {
+        const string block = """
+            // Copyright header.
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+            using static TorchSharp.torch.nn;
+
+            /// <summary>Doc comment.</summary>
+            [System.Serializable]
+            sealed class Block : Module<Tensor, Tensor>
+            {
+                private readonly LayerNorm norm;
+                private readonly Linear ff;
+
+                public Block(long d) : base(nameof(Block))
+                {
+                    norm = LayerNorm(d);
+                    ff = Linear(d, d);
+                    // Registers the fields above.
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    // Pre-norm feed-forward.
+                    x = {|#0:x + ff.forward(norm.forward(x))|}; // residual
+                    return x;
+                }
+            }
+            """;
+        const string converted = """
+            // Copyright header.
+            using Mhc.Runtime;
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+            using static TorchSharp.torch.nn;
+
+            /// <summary>Doc comment.</summary>
+            [System.Serializable]
+            [HyperConnected]
+            sealed partial class Block : Module<Tensor, Tensor>
+            {
+                private readonly LayerNorm norm;
+                private readonly Linear ff;
+
+                public Block(long d) : base(nameof(Block))
+                {
+                    norm = LayerNorm(d);
+                    ff = Linear(d, d);
+                    InitializeHyperConnections(channels: d);
+                    // Registers the fields above.
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    // Pre-norm feed-forward.
+                    x = hc_ff.forward(x, h => ff.forward(norm.forward(h))); // residual
+                    return x;
+                }
+            }
+            """;
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
+        {
+            TestCode = block + Stacked("Block", ""),
+            FixedCode = converted + Stacked("Block", "HyperConnections.AssignLayerIndices(this);"),
+            NumberOfIncrementalIterations = 1,
+            NumberOfFixAllIterations = 1,
+        };
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(0).WithArguments("ff"));
+        return test.RunAsync();
+    }
 }
