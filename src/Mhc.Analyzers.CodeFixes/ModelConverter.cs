@@ -39,7 +39,7 @@ internal static class ModelConverter
             return null;
         }
 
-        var analysis = BlockAnalysis.Analyze(declaration, type, model, symbols, cancellationToken);
+        var analysis = BlockAnalysis.Analyze(declaration, model, symbols, cancellationToken);
         if (analysis is not { IsConvertible: true, Channels: not null, RegisterComponents: not null }
             || !BlockStack.FindAll(model.Compilation, symbols, cancellationToken).TryGetValue(type, out var stack))
         {

@@ -15,23 +15,13 @@ namespace Mhc.Analyzers.Detection;
 /// </summary>
 internal sealed class BlockAnalysis
 {
-    private BlockAnalysis(
-        INamedTypeSymbol type,
-        ClassDeclarationSyntax declaration,
-        MethodDeclarationSyntax forward,
-        ImmutableArray<ResidualSite> sites)
+    private BlockAnalysis(ClassDeclarationSyntax declaration, ImmutableArray<ResidualSite> sites)
     {
-        Type = type;
         Declaration = declaration;
-        Forward = forward;
         Sites = sites;
     }
 
-    public INamedTypeSymbol Type { get; }
-
     public ClassDeclarationSyntax Declaration { get; }
-
-    public MethodDeclarationSyntax Forward { get; }
 
     public ImmutableArray<ResidualSite> Sites { get; }
 
@@ -49,7 +39,6 @@ internal sealed class BlockAnalysis
     /// <summary>Returns null when the class has no residual connection in an overridden <c>forward</c>.</summary>
     public static BlockAnalysis? Analyze(
         ClassDeclarationSyntax declaration,
-        INamedTypeSymbol type,
         SemanticModel model,
         TorchSymbols symbols,
         CancellationToken cancellationToken)
@@ -70,7 +59,7 @@ internal sealed class BlockAnalysis
             return null;
         }
 
-        var analysis = new BlockAnalysis(type, declaration, forward, sites);
+        var analysis = new BlockAnalysis(declaration, sites);
         AssignNames(sites);
         finder.CheckSites(sites);
         var blocked = sites.FirstOrDefault(s => s.Problem is not null);
@@ -89,13 +78,15 @@ internal sealed class BlockAnalysis
 
     private static void AssignNames(ImmutableArray<ResidualSite> sites)
     {
+        // The generator declares a field for every hc_* connection the class uses, so the prefix is shared with it.
+        const string prefix = Generator.HyperConnectionGenerator.Parser.ConnectionPrefix;
         var used = new HashSet<string>();
         foreach (var site in sites)
         {
-            var name = "hc_" + site.BaseName;
+            var name = prefix + site.BaseName;
             for (var i = 2; !used.Add(name); i++)
             {
-                name = "hc_" + site.BaseName + "_" + i;
+                name = prefix + site.BaseName + "_" + i;
             }
 
             site.ConnectionName = name;

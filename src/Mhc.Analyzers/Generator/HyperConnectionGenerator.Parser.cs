@@ -79,10 +79,14 @@ public sealed partial class HyperConnectionGenerator
             _ => "Mhc",
         };
 
+        /// <summary>The MSBuild properties made visible to the compiler by build/Mhc.Analyzers.props.</summary>
+        internal const string StreamsProperty = "MhcStreams";
+        internal const string SinkhornIterationsProperty = "MhcSinkhornIterations";
+
         public static BuildDefaults ReadDefaults(AnalyzerConfigOptions options)
             => new(
-                ReadPositive(options, "build_property.MhcStreams", BuildDefaults.DefaultStreams),
-                ReadPositive(options, "build_property.MhcSinkhornIterations", BuildDefaults.DefaultSinkhornIterations));
+                ReadPositive(options, "build_property." + StreamsProperty, BuildDefaults.DefaultStreams),
+                ReadPositive(options, "build_property." + SinkhornIterationsProperty, BuildDefaults.DefaultSinkhornIterations));
 
         private static int ReadPositive(AnalyzerConfigOptions options, string key, int fallback)
             => options.TryGetValue(key, out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0

@@ -52,7 +52,7 @@ public sealed class ResidualConnectionAnalyzer : DiagnosticAnalyzer
             return;
         }
 
-        var analysis = BlockAnalysis.Analyze(declaration, type, context.SemanticModel, symbols, context.CancellationToken);
+        var analysis = BlockAnalysis.Analyze(declaration, context.SemanticModel, symbols, context.CancellationToken);
         if (analysis is null)
         {
             return;

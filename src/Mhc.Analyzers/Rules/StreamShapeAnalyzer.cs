@@ -1,6 +1,5 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
-using System.Globalization;
 using System.Linq;
 using Mhc.Analyzers.Detection;
 using Microsoft.CodeAnalysis;
@@ -39,10 +38,8 @@ public sealed class StreamShapeAnalyzer : DiagnosticAnalyzer
                 return;
             }
 
-            var defaultStreams = start.Options.AnalyzerConfigOptionsProvider.GlobalOptions.TryGetValue("build_property.MhcStreams", out var text)
-                && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0
-                    ? value
-                    : Generator.BuildDefaults.DefaultStreams;
+            // The same defaults the generator builds the connections with.
+            var defaultStreams = Generator.HyperConnectionGenerator.Parser.ReadDefaults(start.Options.AnalyzerConfigOptionsProvider.GlobalOptions).Streams;
             start.RegisterSyntaxNodeAction(c => AnalyzeClass(c, symbols, defaultStreams), SyntaxKind.ClassDeclaration);
         });
     }

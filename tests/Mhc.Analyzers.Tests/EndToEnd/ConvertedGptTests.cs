@@ -40,6 +40,9 @@ public class ConvertedGptTests
             Assert.Empty(unexpected);
             Assert.All(missing, name => Assert.StartsWith("h.", name, StringComparison.Ordinal));
 
+            // Two connections per block, numbered across the whole model by AssignLayerIndices.
+            Assert.Equal(Enumerable.Range(0, 6), LayerIndices(context, hyper));
+
             original.eval();
             hyper.eval();
             torch.manual_seed(7);
@@ -114,14 +117,21 @@ public class ConvertedGptTests
         return (torch.nn.Module<torch.Tensor, torch.Tensor>)create.Invoke(null, null)!;
     }
 
+    private static IEnumerable<int> LayerIndices(StubRuntimeLoadContext context, torch.nn.Module model)
+    {
+        var connections = context.Runtime.GetType("Mhc.Runtime.HyperConnections")!.GetMethod("Find")!.Invoke(null, [model]);
+        return ((System.Collections.IEnumerable)connections!).Cast<object>()
+            .Select(c => (int)c.GetType().GetProperty("LayerIndex")!.GetValue(c)!)
+            .ToList();
+    }
+
     /// <summary>Loads the runtime stub for the compiled models; TorchSharp comes from the test's own context.</summary>
     private sealed class StubRuntimeLoadContext : AssemblyLoadContext
     {
         private Assembly? _runtime;
 
-        protected override Assembly? Load(AssemblyName assemblyName)
-            => assemblyName.Name == "Mhc.Runtime"
-                ? _runtime ??= LoadFromStream(new MemoryStream(RuntimeStub.Image))
-                : null;
+        public Assembly Runtime => _runtime ??= LoadFromStream(new MemoryStream(RuntimeStub.Image));
+
+        protected override Assembly? Load(AssemblyName assemblyName) => assemblyName.Name == "Mhc.Runtime" ? Runtime : null;
     }
 }

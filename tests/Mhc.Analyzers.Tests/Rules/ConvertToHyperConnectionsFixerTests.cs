@@ -18,7 +18,7 @@ public class ConvertToHyperConnectionsFixerTests
         };
         for (var i = 0; i < diagnostics; i++)
         {
-            test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(i).WithArguments(i == 0 ? "attn" : "mlp"));
+            test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(i).WithArguments(i == 0 ? "attn" : "mlp"));
         }
 
         return test;
@@ -50,8 +50,8 @@ public class ConvertToHyperConnectionsFixerTests
         test.TestState.Sources.Add(("Gpt.cs", model));
         test.FixedState.Sources.Add(("Block.cs", fixedBlock));
         test.FixedState.Sources.Add(("Gpt.cs", fixedModel));
-        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(0).WithArguments("attn"));
-        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(1).WithArguments("mlp"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(0).WithArguments("attn"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(1).WithArguments("mlp"));
         return test.RunAsync();
     }
 
@@ -143,7 +143,7 @@ public class ConvertToHyperConnectionsFixerTests
             NumberOfIncrementalIterations = 1,
             NumberOfFixAllIterations = 1,
         };
-        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(0).WithArguments("attn_mlp"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(0).WithArguments("attn_mlp"));
         return test.RunAsync();
     }
 
@@ -227,8 +227,8 @@ public class ConvertToHyperConnectionsFixerTests
             NumberOfIncrementalIterations = 2,
             NumberOfFixAllIterations = 1,
         };
-        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(0).WithArguments("ff"));
-        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(1).WithArguments("ff"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(0).WithArguments("ff"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(1).WithArguments("ff"));
         return test.RunAsync();
     }
 
@@ -245,9 +245,9 @@ public class ConvertToHyperConnectionsFixerTests
             TestCode = source,
             FixedCode = source,
         };
-        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.NotConvertible).WithSpan(28, 13, 28, 46).WithArguments(
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionNotConvertible).WithSpan(28, 13, 28, 46).WithArguments(
             "the residual connection at line 29 cannot be converted, and a block is converted as a whole"));
-        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.NotConvertible).WithLocation(0).WithArguments(
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionNotConvertible).WithLocation(0).WithArguments(
             "post-norm: the sum is normalized before it flows on, so the normalization would see n streams and each stream's residual path would not be an identity"));
         return test.RunAsync();
     }
@@ -271,8 +271,85 @@ public class ConvertToHyperConnectionsFixerTests
             NumberOfIncrementalIterations = 1,
             NumberOfFixAllIterations = 1,
         };
-        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(0).WithArguments("attention"));
-        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(1).WithArguments("ff"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(0).WithArguments("attention"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(1).WithArguments("ff"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task Existing_attributes_comments_and_file_header_are_kept()
+    {
+        const string block = """
+            // Copyright header.
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+            using static TorchSharp.torch.nn;
+
+            /// <summary>Doc comment.</summary>
+            [System.Serializable]
+            sealed class Block : Module<Tensor, Tensor>
+            {
+                private readonly LayerNorm norm;
+                private readonly Linear ff;
+
+                public Block(long d) : base(nameof(Block))
+                {
+                    norm = LayerNorm(d);
+                    ff = Linear(d, d);
+                    // Registers the fields above.
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    // Pre-norm feed-forward.
+                    x = {|#0:x + ff.forward(norm.forward(x))|}; // residual
+                    return x;
+                }
+            }
+            """;
+        const string converted = """
+            // Copyright header.
+            using Mhc.Runtime;
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+            using static TorchSharp.torch.nn;
+
+            /// <summary>Doc comment.</summary>
+            [System.Serializable]
+            [HyperConnected]
+            sealed partial class Block : Module<Tensor, Tensor>
+            {
+                private readonly LayerNorm norm;
+                private readonly Linear ff;
+
+                public Block(long d) : base(nameof(Block))
+                {
+                    norm = LayerNorm(d);
+                    ff = Linear(d, d);
+                    InitializeHyperConnections(channels: d);
+                    // Registers the fields above.
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    // Pre-norm feed-forward.
+                    x = hc_ff.forward(x, h => ff.forward(norm.forward(h))); // residual
+                    return x;
+                }
+            }
+            """;
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
+        {
+            TestCode = block + Stacked("Block", ""),
+            FixedCode = converted + Stacked("Block", "HyperConnections.AssignLayerIndices(this);"),
+            NumberOfIncrementalIterations = 1,
+            NumberOfFixAllIterations = 1,
+        };
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(0).WithArguments("ff"));
         return test.RunAsync();
     }
 }

@@ -14,10 +14,10 @@ public class ResidualConnectionAnalyzerTests
     }
 
     private static DiagnosticResult Found(int marker, string branch)
-        => new DiagnosticResult(DiagnosticDescriptorsAccess.Found).WithLocation(marker).WithArguments(branch);
+        => new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(marker).WithArguments(branch);
 
     private static DiagnosticResult NotConvertible(int marker, string reason)
-        => new DiagnosticResult(DiagnosticDescriptorsAccess.NotConvertible).WithLocation(marker).WithArguments(reason);
+        => new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionNotConvertible).WithLocation(marker).WithArguments(reason);
 
     [Theory]
     [InlineData("x = {|#0:x + attn.forward(ln_1.forward(x))|};\nreturn x;", "attn")]
