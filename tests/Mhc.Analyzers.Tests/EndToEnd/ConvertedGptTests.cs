@@ -16,8 +16,8 @@ namespace Mhc.Analyzers.Tests.EndToEnd;
 /// <summary>
 /// A small GPT written as ordinary TorchSharp code is converted by the code fix, both versions are compiled
 /// in memory (the converted one with the generator) and run, and the converted model, loaded with the
-/// original's weights, must compute the same output at init. Runs against the Mhc.Runtime stub
-/// (<see cref="RuntimeStub"/>), whose connection reduces to the residual connection on identical streams.
+/// original's weights, must compute the same output at init, with the real Mhc.Runtime (mHC connections,
+/// fused kernels) loaded beside them.
 /// </summary>
 public class ConvertedGptTests
 {
@@ -30,7 +30,7 @@ public class ConvertedGptTests
         Assert.Contains("[HyperConnected]", converted, StringComparison.Ordinal);
         Assert.Contains("HyperStreams.Expand(x, Block.HyperConnectionStreams)", converted, StringComparison.Ordinal);
 
-        var context = new StubRuntimeLoadContext();
+        var context = new RuntimeLoadContext();
         var original = Create(context, Compile(source, withGenerator: false));
         var hyper = Create(context, Compile(converted, withGenerator: true));
         try
@@ -70,7 +70,7 @@ public class ConvertedGptTests
             ProjectId.CreateNewId(), VersionStamp.Default, "Demo", "Demo", LanguageNames.CSharp,
             compilationOptions: new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary),
             parseOptions: new CSharpParseOptions(LanguageVersion.CSharp12),
-            metadataReferences: References.Framework.Add(References.TorchSharp).Add(RuntimeStub.Reference)));
+            metadataReferences: References.Framework.Add(References.TorchSharp).Add(MhcRuntime.Reference)));
         var document = workspace.AddDocument(project.Id, "Gpt.cs", SourceText.From(source));
 
         var compilation = (await document.Project.GetCompilationAsync())!;
@@ -93,7 +93,7 @@ public class ConvertedGptTests
         Compilation compilation = CSharpCompilation.Create(
             "Demo" + Guid.NewGuid().ToString("N"),
             [CSharpSyntaxTree.ParseText(source, parseOptions)],
-            References.Framework.Add(References.TorchSharp).Add(RuntimeStub.Reference),
+            References.Framework.Add(References.TorchSharp).Add(MhcRuntime.Reference),
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
         if (withGenerator)
         {
@@ -117,7 +117,7 @@ public class ConvertedGptTests
         return (torch.nn.Module<torch.Tensor, torch.Tensor>)create.Invoke(null, null)!;
     }
 
-    private static IEnumerable<int> LayerIndices(StubRuntimeLoadContext context, torch.nn.Module model)
+    private static IEnumerable<int> LayerIndices(RuntimeLoadContext context, torch.nn.Module model)
     {
         var connections = context.Runtime.GetType("Mhc.Runtime.HyperConnections")!.GetMethod("Find")!.Invoke(null, [model]);
         return ((System.Collections.IEnumerable)connections!).Cast<object>()
@@ -125,12 +125,12 @@ public class ConvertedGptTests
             .ToList();
     }
 
-    /// <summary>Loads the runtime stub for the compiled models; TorchSharp comes from the test's own context.</summary>
-    private sealed class StubRuntimeLoadContext : AssemblyLoadContext
+    /// <summary>Loads Mhc.Runtime for the compiled models; TorchSharp comes from the test's own context.</summary>
+    private sealed class RuntimeLoadContext : AssemblyLoadContext
     {
         private Assembly? _runtime;
 
-        public Assembly Runtime => _runtime ??= LoadFromStream(new MemoryStream(RuntimeStub.Image));
+        public Assembly Runtime => _runtime ??= LoadFromStream(new MemoryStream(MhcRuntime.Image));
 
         protected override Assembly? Load(AssemblyName assemblyName) => assemblyName.Name == "Mhc.Runtime" ? Runtime : null;
     }

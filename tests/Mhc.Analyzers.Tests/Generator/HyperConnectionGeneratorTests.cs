@@ -79,7 +79,7 @@ public class HyperConnectionGeneratorTests
         => CSharpCompilation.Create(
             "Demo",
             sources.Select(s => CSharpSyntaxTree.ParseText(s, new CSharpParseOptions(LanguageVersion.CSharp12))),
-            References.Framework.Add(References.TorchSharp).Add(RuntimeStub.Reference),
+            References.Framework.Add(References.TorchSharp).Add(MhcRuntime.Reference),
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
     [Fact]

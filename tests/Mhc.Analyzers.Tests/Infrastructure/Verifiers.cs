@@ -7,7 +7,7 @@ using Microsoft.CodeAnalysis.Testing;
 
 namespace Mhc.Analyzers.Tests.Infrastructure;
 
-/// <summary>Shared set-up: framework and TorchSharp references from the host, plus the Mhc.Runtime stub.</summary>
+/// <summary>Shared set-up: framework and TorchSharp references from the host, plus the real Mhc.Runtime.</summary>
 internal static class TestSetup
 {
     public static void Configure(SolutionState state, bool withRuntime)
@@ -16,7 +16,7 @@ internal static class TestSetup
         state.AdditionalReferences.Add(References.TorchSharp);
         if (withRuntime)
         {
-            state.AdditionalReferences.Add(RuntimeStub.Reference);
+            state.AdditionalReferences.Add(MhcRuntime.Reference);
         }
     }
 

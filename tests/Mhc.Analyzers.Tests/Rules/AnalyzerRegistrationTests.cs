@@ -33,7 +33,7 @@ public class AnalyzerRegistrationTests
 
         if (runtime)
         {
-            references = references.Add(RuntimeStub.Reference);
+            references = references.Add(MhcRuntime.Reference);
         }
 
         var compilation = CSharpCompilation.Create("Probe", [CSharpSyntaxTree.ParseText("class C { }")], references);
