@@ -103,7 +103,7 @@ internal sealed class SampleProject : IDisposable
         System.IO.Directory.Delete(Directory, recursive: true);
     }
 
-    private static string RepositoryRoot()
+    public static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Mhc.sln"))) return dir.FullName;

@@ -1,4 +1,3 @@
-using Mhc.Demo;
 using Mhc.Runtime.Monitoring;
 using Mhc.Runtime.Tests.Support;
 

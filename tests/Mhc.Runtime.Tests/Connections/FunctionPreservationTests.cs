@@ -66,7 +66,7 @@ public class FunctionPreservationTests
 
         Tensor? streams = null;
         var connection = HyperConnections.Find(converted)[1];
-        using var x = HyperStreams.Expand(randn(2, 5, Models.Small.Width), 4);
+        using var x = HyperStreams.Expand(randn(2, 5, Models.Small.NEmbd), 4);
         using var output = connection.forward(x, h => h.tanh());
         streams = output;
         using var spread = (streams - streams.mean(new long[] { -2 }, keepdim: true)).abs().max();

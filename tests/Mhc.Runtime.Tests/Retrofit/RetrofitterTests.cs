@@ -1,4 +1,3 @@
-using Mhc.Demo;
 using Mhc.Runtime.Retrofit;
 using Mhc.Runtime.Tests.Support;
 

@@ -1,10 +1,10 @@
-using Mhc.Demo;
+using Gpt.Residual;
 
 namespace Mhc.Runtime.Tests.Support;
 
 internal static class Models
 {
-    public static readonly GptConfig Small = new(VocabSize: 17, Width: 32, Heads: 4, Layers: 3, Context: 16);
+    public static readonly GptConfig Small = new() { VocabSize = 17, NEmbd = 32, NHead = 4, NLayer = 3, BlockSize = 16 };
 
     /// <summary>The ordinary residual GPT and its hyper-connected form, built from the same seed.</summary>
     public static (TinyGpt Original, TinyGpt Converted) Pair(HyperConnectionOptions options, int seed = 7)
@@ -19,6 +19,6 @@ internal static class Models
     public static Tensor Tokens(int batch = 2, int seed = 3)
     {
         var generator = new Generator((ulong)seed);
-        return randint(0, Small.VocabSize, new long[] { batch, Small.Context }, generator: generator);
+        return randint(0, Small.VocabSize, new long[] { batch, Small.BlockSize }, generator: generator);
     }
 }
