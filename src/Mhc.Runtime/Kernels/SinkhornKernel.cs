@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Mhc.Runtime.Kernels;
@@ -27,7 +28,7 @@ internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPoi
                 {
                     int lanes = (int)Math.Min(Width, end - block);
                     Gather((T*)src + block * nn, nn, lanes, m);
-                    ExpShifted(m, nn);
+                    ExpShifted(m, n);
                     for (int t = 0; t < iterations; t++)
                         Step(m, n, null);
                     Scatter(m, nn, lanes, (T*)dst + block * nn);
@@ -64,7 +65,7 @@ internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPoi
                 {
                     int lanes = (int)Math.Min(Width, end - block);
                     Gather((T*)src + block * nn, nn, lanes, m0);
-                    ExpShifted(m0, nn);
+                    ExpShifted(m0, n);
                     // Each step works on its own record; the first starts from a copy so that M(0)
                     // survives for the exp backward.
                     new Span<Vector<T>>(m0, nn).CopyTo(new Span<Vector<T>>(trace, nn));
@@ -119,15 +120,35 @@ internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPoi
         }
     }
 
-    /// <summary>M ← exp(M − max M) per matrix; the shift only keeps exp from overflowing.</summary>
-    private static void ExpShifted(Vector<T>* m, int nn)
+    /// <summary>
+    /// M ← exp(M − colmax M), column by column. Any per-column shift is exact, since the first step
+    /// normalises columns; the column maximum also leaves every column an entry of 1, so exp can never
+    /// empty a column, however large the logits.
+    /// </summary>
+    private static void ExpShifted(Vector<T>* m, int n)
     {
-        var max = m[0];
-        for (int e = 1; e < nn; e++)
-            max = Vector.Max(max, m[e]);
-        for (int e = 0; e < nn; e++)
-            m[e] = VectorMath<T>.Exp(m[e] - max);
+        for (int j = 0; j < n; j++)
+        {
+            var max = m[j];
+            for (int i = 1; i < n; i++)
+                max = Vector.Max(max, m[i * n + j]);
+            for (int i = 0; i < n; i++)
+                m[i * n + j] = VectorMath<T>.Exp(m[i * n + j] - max);
+        }
     }
+
+    /// <summary>
+    /// Below this a row or column sum counts as empty (<see cref="Ops.SinkhornNumerics"/>): far enough above
+    /// the smallest normal number that the reciprocal and the gradients through it stay finite.
+    /// </summary>
+    private static readonly Vector<T> EmptySum = new(T.CreateChecked(typeof(T) == typeof(float)
+        ? Ops.SinkhornNumerics.EmptySumSingle
+        : Ops.SinkhornNumerics.EmptySumDouble));
+
+    /// <summary>1 / sum, or 0 for an empty sum: such a row stays a zero row, with a zero gradient.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<T> SafeReciprocal(Vector<T> sum) =>
+        Vector.ConditionalSelect(Vector.GreaterThanOrEqual(sum, EmptySum), Vector<T>.One / sum, Vector<T>.Zero);
 
     /// <summary>
     /// One iteration in place: columns, then rows. With a <paramref name="record"/> (laid out
@@ -142,7 +163,7 @@ internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPoi
             var sum = m[j];
             for (int i = 1; i < n; i++)
                 sum += m[i * n + j];
-            var inv = Vector<T>.One / sum;
+            var inv = SafeReciprocal(sum);
             for (int i = 0; i < n; i++)
                 m[i * n + j] *= inv;
             if (record != null)
@@ -161,7 +182,7 @@ internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPoi
             var sum = row[0];
             for (int j = 1; j < n; j++)
                 sum += row[j];
-            var inv = Vector<T>.One / sum;
+            var inv = SafeReciprocal(sum);
             for (int j = 0; j < n; j++)
                 row[j] *= inv;
             if (record != null)

@@ -12,13 +12,26 @@ internal static class ReferenceOps
     public static Tensor Sinkhorn(Tensor logits, int iterations)
     {
         using var scope = NewDisposeScope();
-        var m = (logits - logits.amax([-2L, -1L], keepdim: true)).exp();
+        // Shifting each column by its own maximum is exact (the first step normalises columns, which
+        // cancels any per-column factor) and leaves every column an entry of 1, so exp cannot empty one.
+        // The shift's true derivative is zero; detaching it keeps autograd from adding huge opposite terms.
+        var m = (logits - logits.amax([-2L], keepdim: true).detach()).exp();
         for (int t = 0; t < iterations; t++)
         {
-            m = m / m.sum(-2L, keepdim: true);
-            m = m / m.sum(-1L, keepdim: true);
+            m = m * SafeReciprocal(m.sum(-2L, keepdim: true));
+            m = m * SafeReciprocal(m.sum(-1L, keepdim: true));
         }
         return m.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// 1 / sum, or 0 for an empty sum (<see cref="SinkhornNumerics"/>), as in the fused kernel. The inner
+    /// where keeps the unused branch finite, so autograd never multiplies an infinite derivative by zero.
+    /// </summary>
+    private static Tensor SafeReciprocal(Tensor sums)
+    {
+        var usable = sums >= (sums.dtype == ScalarType.Float64 ? SinkhornNumerics.EmptySumDouble : SinkhornNumerics.EmptySumSingle);
+        return where(usable, where(usable, sums, ones_like(sums)).reciprocal(), zeros_like(sums));
     }
 
     public static (Tensor Pre, Tensor Post, Tensor ResLogits) Coefficients(
