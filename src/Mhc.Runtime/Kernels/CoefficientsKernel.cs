@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace Mhc.Runtime.Kernels;
@@ -22,6 +23,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     private static int Width => Vector<T>.Count;
 
     /// <summary>φ [nC, m] → φᵀ [m, nC] in a pinned array.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static T[] Transpose(T* phi, int rows, int cols)
     {
         var result = GC.AllocateUninitializedArray<T>(rows * cols, pinned: true);
@@ -43,7 +45,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         nint xs = (nint)x, bs = (nint)bias, preOut = (nint)pre, postOut = (nint)post, resOut = (nint)res;
         T alphaPre = alpha[0], alphaPost = alpha[1], alphaRes = alpha[2];
         T invWidth = T.One / T.CreateTruncating(d);
-        chunks.Run((start, end, _) =>
+        chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
         {
             fixed (T* phiRows = phiT)
             fixed (T* statsBase = stats)
@@ -108,7 +110,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         var alphas = new[] { alpha[0], alpha[1], alpha[2] };
         T invWidth = T.One / T.CreateTruncating(d);
 
-        chunks.Run((start, end, chunk) =>
+        chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, chunk) =>
         {
             var partial = GC.AllocateArray<T>(partialSize, pinned: true);
             partials[chunk] = partial;
@@ -189,6 +191,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     /// For a tile of tokens: gv = φ·gq + scale·v into <paramref name="gradX"/>, and gφᵀ += gq ⊗ v into the
     /// chunk's partial, one pass over φᵀ for the whole tile.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AccumulateTile(T* phiT, T* gPhiT, T* gq, T* scale, T* v0, T* v1, T* v2, T* v3,
         T* gradX, int count, int m, int d)
     {
@@ -208,12 +211,18 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
             {
                 long at = (long)k * d + i;
                 var phi = VectorMath<T>.Load(phiT + at);
-                T q0 = gq[k], q1 = gq[m + k], q2 = gq[2 * m + k], q3 = gq[3 * m + k];
-                a0 += phi * q0;
-                a1 += phi * q1;
-                a2 += phi * q2;
-                a3 += phi * q3;
-                VectorMath<T>.Store(gPhiT + at, VectorMath<T>.Load(gPhiT + at) + x0 * q0 + x1 * q1 + x2 * q2 + x3 * q3);
+                var q0 = new Vector<T>(gq[k]);
+                var q1 = new Vector<T>(gq[m + k]);
+                var q2 = new Vector<T>(gq[2 * m + k]);
+                var q3 = new Vector<T>(gq[3 * m + k]);
+                a0 = VectorMath<T>.MultiplyAdd(phi, q0, a0);
+                a1 = VectorMath<T>.MultiplyAdd(phi, q1, a1);
+                a2 = VectorMath<T>.MultiplyAdd(phi, q2, a2);
+                a3 = VectorMath<T>.MultiplyAdd(phi, q3, a3);
+                var gPhi = VectorMath<T>.MultiplyAdd(x0, q0, VectorMath<T>.Load(gPhiT + at));
+                gPhi = VectorMath<T>.MultiplyAdd(x1, q1, gPhi);
+                gPhi = VectorMath<T>.MultiplyAdd(x2, q2, gPhi);
+                VectorMath<T>.Store(gPhiT + at, VectorMath<T>.MultiplyAdd(x3, q3, gPhi));
             }
             StoreRows(gradX, d, i, count, a0, a1, a2, a3);
         }
@@ -250,6 +259,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     }
 
     /// <summary>Adds the chunks' partials in chunk order and lays gφ back out as [nC, m].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Reduce(T[][] partials, int m, int d, T* gradPhi, T* gradBias, T* gradAlpha)
     {
         int size = m * d + m + 3;
@@ -273,6 +283,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     private static T* TokenRow(T* x, long token, int t, int count, int d) => x + (token + Math.Min(t, count - 1)) * d;
 
     /// <summary>Four dot products of one weight row with four token rows, sharing the weight loads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dot4(T* w, T* a, T* b, T* c, T* e, int length, T* result)
     {
         var s0 = Vector<T>.Zero;
@@ -284,10 +295,10 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         for (; i <= length - width; i += width)
         {
             var wv = VectorMath<T>.Load(w + i);
-            s0 += wv * VectorMath<T>.Load(a + i);
-            s1 += wv * VectorMath<T>.Load(b + i);
-            s2 += wv * VectorMath<T>.Load(c + i);
-            s3 += wv * VectorMath<T>.Load(e + i);
+            s0 = VectorMath<T>.MultiplyAdd(wv, VectorMath<T>.Load(a + i), s0);
+            s1 = VectorMath<T>.MultiplyAdd(wv, VectorMath<T>.Load(b + i), s1);
+            s2 = VectorMath<T>.MultiplyAdd(wv, VectorMath<T>.Load(c + i), s2);
+            s3 = VectorMath<T>.MultiplyAdd(wv, VectorMath<T>.Load(e + i), s3);
         }
         T r0 = Vector.Sum(s0), r1 = Vector.Sum(s1), r2 = Vector.Sum(s2), r3 = Vector.Sum(s3);
         for (; i < length; i++)
