@@ -22,14 +22,22 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     private const int Tile = 4;
     private static int Width => Vector<T>.Count;
 
-    /// <summary>φ [nC, m] → φᵀ [m, nC] in a pinned array.</summary>
+    /// <summary>
+    /// Row stride of φᵀ and of its gradient partials: nC rounded up to whole vectors plus one cache line.
+    /// With nC a power of two the rows would otherwise all map to the same L1 sets, and the backward,
+    /// which touches every row of both for each column block, would miss L1 on nearly every access.
+    /// </summary>
+    public static int PhiStride(int width) => (width + Width - 1) / Width * Width + 64 / sizeof(T);
+
+    /// <summary>φ [nC, m] → φᵀ [m, <see cref="PhiStride"/>] in a pinned array.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static T[] Transpose(T* phi, int rows, int cols)
     {
-        var result = GC.AllocateUninitializedArray<T>(rows * cols, pinned: true);
+        int stride = PhiStride(rows);
+        var result = GC.AllocateArray<T>(cols * stride, pinned: true);
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++)
-                result[c * rows + r] = phi[(long)r * cols + c];
+                result[c * stride + r] = phi[(long)r * cols + c];
         return result;
     }
 
@@ -41,6 +49,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         T* pre, T* post, T* res, T[] stats)
     {
         int d = shape.Width, m = shape.Projections, n = shape.N;
+        int ld = PhiStride(d);
         var chunks = TokenChunks.Plan(shape.Tokens, 2L * m * d, Tile);
         nint xs = (nint)x, bs = (nint)bias, preOut = (nint)pre, postOut = (nint)post, resOut = (nint)res;
         T alphaPre = alpha[0], alphaPost = alpha[1], alphaRes = alpha[2];
@@ -60,7 +69,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
                     T* v3 = TokenRow((T*)xs, token, 3, count, d);
                     for (int k = 0; k < m; k++)
                     {
-                        Dot4(phiRows + (long)k * d, v0, v1, v2, v3, d, q);
+                        Dot4(phiRows + (long)k * ld, v0, v1, v2, v3, d, q);
                         for (int t = 0; t < count; t++)
                             statsBase[(token + t) * (m + 1) + k] = q[t];
                     }
@@ -103,101 +112,131 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         T* gradX, T* gradPhi, T* gradBias, T* gradAlpha)
     {
         int d = shape.Width, m = shape.Projections, n = shape.N;
-        var chunks = TokenChunks.Plan(shape.Tokens, 3L * m * d, Tile, chunksPerCore: 1);
-        int partialSize = m * d + m + 3;
+        var chunks = TokenChunks.Plan(shape.Tokens, 3L * m * d, Tile, chunksPerCore: 2);
+        int ld = PhiStride(d);
+        int partialSize = m * ld + m + 3;
         var partials = new T[chunks.Count][];
         nint xs = (nint)x, bs = (nint)bias, gPre = (nint)gradPre, gPost = (nint)gradPost, gRes = (nint)gradRes, gx = (nint)gradX;
         var alphas = new[] { alpha[0], alpha[1], alpha[2] };
         T invWidth = T.One / T.CreateTruncating(d);
 
+        int block = ColumnBlock(m);
         chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, chunk) =>
         {
             var partial = GC.AllocateArray<T>(partialSize, pinned: true);
             partials[chunk] = partial;
-            var gq = new T[Tile * m];
-            var gvScale = new T[Tile];
+            long padded = (end - start + Tile - 1) / Tile * Tile;
+            // Zero-initialised, so the padding rows of a short last tile contribute nothing.
+            var gq = GC.AllocateArray<T>(checked((int)(padded * m)), pinned: true);
+            var gvScale = GC.AllocateArray<T>((int)padded, pinned: true);
             fixed (T* phiRows = phiT)
             fixed (T* statsBase = stats)
             fixed (T* gPhiT = partial)
-            fixed (T* gq0 = gq)
-            fixed (T* scale = gvScale)
+            fixed (T* gqBase = gq)
+            fixed (T* scaleBase = gvScale)
             {
-                T* gB = gPhiT + (long)m * d;
+                T* gB = gPhiT + (long)m * ld;
                 T* gA = gB + m;
-                for (long token = start; token < end; token += Tile)
+                for (long token = start; token < end; token++)
                 {
-                    int count = (int)Math.Min(Tile, end - token);
-                    for (int t = 0; t < Tile; t++)
-                    {
-                        T* gqRow = gq0 + t * m;
-                        if (t >= count)
-                        {
-                            // Padding tokens contribute nothing to φ's gradient.
-                            new Span<T>(gqRow, m).Clear();
-                            scale[t] = T.Zero;
-                            continue;
-                        }
-                        long tok = token + t;
-                        T* p = statsBase + tok * (m + 1);
-                        T r = p[m];
-                        T gr = T.Zero;
-                        for (int k = 0; k < m; k++)
-                        {
-                            int group = k < n ? 0 : k < 2 * n ? 1 : 2;
-                            T gz = PreActivationGradient(k, n, tok, p[k], alphas[group], ((T*)bs)[k], (T*)gPre, (T*)gPost, (T*)gRes);
-                            gB[k] += gz;
-                            gA[group] += gz * p[k];
-                            T gp = alphas[group] * gz;
-                            gr -= gp * p[k];
-                            gqRow[k] = gp / r;
-                        }
-                        gr /= r;
-                        scale[t] = gr * invWidth / r;
-                    }
+                    var gradients = new OutputGradients((T*)gPre, (T*)gPost, (T*)gRes);
+                    scaleBase[token - start] = ChainToProjections(token, n, m, statsBase + token * (m + 1), (T*)bs, alphas,
+                        gradients, gqBase + (token - start) * m, gB, gA) * invWidth;
+                }
 
-                    T* v0 = TokenRow((T*)xs, token, 0, count, d);
-                    T* v1 = TokenRow((T*)xs, token, 1, count, d);
-                    T* v2 = TokenRow((T*)xs, token, 2, count, d);
-                    T* v3 = TokenRow((T*)xs, token, 3, count, d);
-                    AccumulateTile(phiRows, gPhiT, gq0, scale, v0, v1, v2, v3, (T*)gx + token * d, count, m, d);
+                // φᵀ and the gφᵀ partial go in column blocks small enough to stay in L1 while every token
+                // of the chunk passes over them; x and gx are still read and written once in all.
+                for (int from = 0; from < d; from += block)
+                {
+                    int to = Math.Min(d, from + block);
+                    for (long token = start; token < end; token += Tile)
+                    {
+                        int count = (int)Math.Min(Tile, end - token);
+                        var tile = new TokenTile(
+                            TokenRow((T*)xs, token, 0, count, d), TokenRow((T*)xs, token, 1, count, d),
+                            TokenRow((T*)xs, token, 2, count, d), TokenRow((T*)xs, token, 3, count, d),
+                            gqBase + (token - start) * m, scaleBase + (token - start), (T*)gx + token * d, count);
+                        AccumulateTile(phiRows, gPhiT, tile, m, d, ld, from, to);
+                    }
                 }
             }
         });
 
-        Reduce(partials, m, d, gradPhi, gradBias, gradAlpha);
-    }
-
-    /// <summary>∂loss/∂z for projection k of one token, z being the pre-activation α·p + b.</summary>
-    private static T PreActivationGradient(int k, int n, long token, T p, T alpha, T bias, T* gradPre, T* gradPost, T* gradRes)
-    {
-        if (k < n)
-        {
-            if (gradPre == null)
-                return T.Zero;
-            T s = VectorMath<T>.Sigmoid(alpha * p + bias);
-            return gradPre[token * n + k] * s * (T.One - s);
-        }
-        if (k < 2 * n)
-        {
-            if (gradPost == null)
-                return T.Zero;
-            T s = VectorMath<T>.Sigmoid(alpha * p + bias);
-            return gradPost[token * n + k - n] * T.CreateTruncating(2) * s * (T.One - s);
-        }
-        return gradRes == null ? T.Zero : gradRes[token * n * n + k - 2 * n];
+        Reduce(partials, m, d, ld, gradPhi, gradBias, gradAlpha);
     }
 
     /// <summary>
-    /// For a tile of tokens: gv = φ·gq + scale·v into <paramref name="gradX"/>, and gφᵀ += gq ⊗ v into the
-    /// chunk's partial, one pass over φᵀ for the whole tile.
+    /// The scalar part of the backward for one token: from the output gradients back through the
+    /// sigmoids, α and the 1/r scaling to gq = ∂loss/∂(v·φ), accumulating the bias and α gradients.
+    /// Returns ∂loss/∂r / r, the factor of v in gv.
+    /// </summary>
+    private static T ChainToProjections(long token, int n, int m, T* p, T* bias, T[] alphas, OutputGradients gradients,
+        T* gq, T* gradBias, T* gradAlpha)
+    {
+        T r = p[m];
+        T gr = T.Zero;
+        for (int k = 0; k < m; k++)
+        {
+            int group = k < n ? 0 : k < 2 * n ? 1 : 2;
+            T gz = gradients.PreActivation(k, n, token, alphas[group] * p[k] + bias[k]);
+            gradBias[k] += gz;
+            gradAlpha[group] += gz * p[k];
+            T gp = alphas[group] * gz;
+            gr -= gp * p[k];
+            gq[k] = gp / r;
+        }
+        return gr / (r * r);
+    }
+
+    /// <summary>Gradients of H_pre, H_post and the H_res logits, [tokens, ·]; null where none arrived.</summary>
+    private readonly struct OutputGradients(T* pre, T* post, T* res)
+    {
+        /// <summary>∂loss/∂z for projection k of a token, z = α·p + b being its pre-activation.</summary>
+        public T PreActivation(int k, int n, long token, T z)
+        {
+            if (k < n)
+                return pre == null ? T.Zero : pre[token * n + k] * SigmoidSlope(z);
+            if (k < 2 * n)
+                return post == null ? T.Zero : post[token * n + k - n] * T.CreateTruncating(2) * SigmoidSlope(z);
+            return res == null ? T.Zero : res[token * n * n + k - 2 * n];
+        }
+
+        private static T SigmoidSlope(T z)
+        {
+            T s = VectorMath<T>.Sigmoid(z);
+            return s * (T.One - s);
+        }
+    }
+
+    /// <summary>Up to four consecutive tokens of a chunk, as the backward's inner loop sees them.</summary>
+    private readonly struct TokenTile(T* v0, T* v1, T* v2, T* v3, T* gq, T* scale, T* gradX, int count)
+    {
+        public readonly T* V0 = v0, V1 = v1, V2 = v2, V3 = v3;
+        /// <summary>The tile's gq rows, m apart, and the factors of v in gv.</summary>
+        public readonly T* Gq = gq, Scale = scale;
+        public readonly T* GradX = gradX;
+        public readonly int Count = count;
+    }
+
+    /// <summary>Columns per block of φᵀ so that the block and its gradient partial fit in about 16 KiB.</summary>
+    private static int ColumnBlock(int m)
+    {
+        int columns = 16 * 1024 / (2 * m * sizeof(T));
+        return Math.Max(Width, columns / Width * Width);
+    }
+
+    /// <summary>
+    /// For a tile of tokens and columns [from, to): gv = φ·gq + scale·v into the tile's gradX, and
+    /// gφᵀ += gq ⊗ v into the chunk's partial, one pass over φᵀ for the whole tile.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AccumulateTile(T* phiT, T* gPhiT, T* gq, T* scale, T* v0, T* v1, T* v2, T* v3,
-        T* gradX, int count, int m, int d)
+    private static void AccumulateTile(T* phiT, T* gPhiT, TokenTile tile, int m, int d, int ld, int from, int to)
     {
+        T* v0 = tile.V0, v1 = tile.V1, v2 = tile.V2, v3 = tile.V3, gq = tile.Gq, scale = tile.Scale, gradX = tile.GradX;
+        int count = tile.Count;
         int w = Width;
-        int i = 0;
-        for (; i <= d - w; i += w)
+        int i = from;
+        for (; i <= to - w; i += w)
         {
             var x0 = VectorMath<T>.Load(v0 + i);
             var x1 = VectorMath<T>.Load(v1 + i);
@@ -209,7 +248,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
             var a3 = x3 * scale[3];
             for (int k = 0; k < m; k++)
             {
-                long at = (long)k * d + i;
+                long at = (long)k * ld + i;
                 var phi = VectorMath<T>.Load(phiT + at);
                 var q0 = new Vector<T>(gq[k]);
                 var q1 = new Vector<T>(gq[m + k]);
@@ -227,7 +266,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
             StoreRows(gradX, d, i, count, a0, a1, a2, a3);
         }
         T* xs = stackalloc T[Tile];
-        for (; i < d; i++)
+        for (; i < to; i++)
         {
             xs[0] = v0[i];
             xs[1] = v1[i];
@@ -237,7 +276,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
             {
                 T acc = xs[t] * scale[t];
                 for (int k = 0; k < m; k++)
-                    acc += phiT[(long)k * d + i] * gq[t * m + k];
+                    acc += phiT[(long)k * ld + i] * gq[t * m + k];
                 gradX[(long)t * d + i] = acc;
             }
             for (int k = 0; k < m; k++)
@@ -245,7 +284,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
                 T sum = T.Zero;
                 for (int t = 0; t < Tile; t++)
                     sum += gq[t * m + k] * xs[t];
-                gPhiT[(long)k * d + i] += sum;
+                gPhiT[(long)k * ld + i] += sum;
             }
         }
     }
@@ -260,9 +299,9 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
 
     /// <summary>Adds the chunks' partials in chunk order and lays gφ back out as [nC, m].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Reduce(T[][] partials, int m, int d, T* gradPhi, T* gradBias, T* gradAlpha)
+    private static void Reduce(T[][] partials, int m, int d, int ld, T* gradPhi, T* gradBias, T* gradAlpha)
     {
-        int size = m * d + m + 3;
+        int size = m * ld + m + 3;
         var total = new T[size];
         fixed (T* sum = total)
         {
@@ -271,11 +310,11 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
                     VectorMath<T>.Add(sum, part, size);
             for (int k = 0; k < m; k++)
                 for (int i = 0; i < d; i++)
-                    gradPhi[(long)i * m + k] = sum[(long)k * d + i];
+                    gradPhi[(long)i * m + k] = sum[(long)k * ld + i];
             for (int k = 0; k < m; k++)
-                gradBias[k] = sum[(long)m * d + k];
+                gradBias[k] = sum[(long)m * ld + k];
             for (int g = 0; g < 3; g++)
-                gradAlpha[g] = sum[(long)m * d + m + g];
+                gradAlpha[g] = sum[(long)m * ld + m + g];
         }
     }
 
