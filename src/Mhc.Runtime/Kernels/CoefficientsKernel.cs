@@ -137,9 +137,9 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
             {
                 T* gB = gPhiT + (long)m * ld;
                 T* gA = gB + m;
+                var gradients = new OutputGradients((T*)gPre, (T*)gPost, (T*)gRes);
                 for (long token = start; token < end; token++)
                 {
-                    var gradients = new OutputGradients((T*)gPre, (T*)gPost, (T*)gRes);
                     scaleBase[token - start] = ChainToProjections(token, n, m, statsBase + token * (m + 1), (T*)bs, alphas,
                         gradients, gqBase + (token - start) * m, gB, gA) * invWidth;
                 }
