@@ -59,7 +59,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
             fixed (T* phiRows = phiT)
             fixed (T* statsBase = stats)
             {
-                var q = stackalloc T[Tile];
+                var q = stackalloc T[2 * Tile];
                 for (long token = start; token < end; token += Tile)
                 {
                     int count = (int)Math.Min(Tile, end - token);
@@ -67,11 +67,16 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
                     T* v1 = TokenRow((T*)xs, token, 1, count, d);
                     T* v2 = TokenRow((T*)xs, token, 2, count, d);
                     T* v3 = TokenRow((T*)xs, token, 3, count, d);
-                    for (int k = 0; k < m; k++)
+                    for (int k = 0; k < m; k += 2)
                     {
-                        Dot4(phiRows + (long)k * ld, v0, v1, v2, v3, d, q);
+                        // With m odd the last pair repeats its row; the repeat is not stored.
+                        int next = Math.Min(k + 1, m - 1);
+                        DotTile(phiRows + (long)k * ld, phiRows + (long)next * ld, v0, v1, v2, v3, d, q);
                         for (int t = 0; t < count; t++)
+                        {
                             statsBase[(token + t) * (m + 1) + k] = q[t];
+                            statsBase[(token + t) * (m + 1) + next] = q[Tile + t];
+                        }
                     }
 
                     for (int t = 0; t < count; t++)
@@ -321,35 +326,53 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     /// <summary>Row <paramref name="t"/> of a tile, or the tile's last real row where the tile is short.</summary>
     private static T* TokenRow(T* x, long token, int t, int count, int d) => x + (token + Math.Min(t, count - 1)) * d;
 
-    /// <summary>Four dot products of one weight row with four token rows, sharing the weight loads.</summary>
+    /// <summary>
+    /// Dot products of two weight rows with four token rows: eight independent accumulators hide the
+    /// multiply-add latency, and each loaded vector serves four (weights) or two (tokens) products.
+    /// <paramref name="result"/> gets row w0's four results, then row w1's.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dot4(T* w, T* a, T* b, T* c, T* e, int length, T* result)
+    private static void DotTile(T* w0, T* w1, T* a, T* b, T* c, T* e, int length, T* result)
     {
-        var s0 = Vector<T>.Zero;
-        var s1 = Vector<T>.Zero;
-        var s2 = Vector<T>.Zero;
-        var s3 = Vector<T>.Zero;
+        Vector<T> s0 = default, s1 = default, s2 = default, s3 = default;
+        Vector<T> u0 = default, u1 = default, u2 = default, u3 = default;
         int width = Width;
         int i = 0;
         for (; i <= length - width; i += width)
         {
-            var wv = VectorMath<T>.Load(w + i);
-            s0 = VectorMath<T>.MultiplyAdd(wv, VectorMath<T>.Load(a + i), s0);
-            s1 = VectorMath<T>.MultiplyAdd(wv, VectorMath<T>.Load(b + i), s1);
-            s2 = VectorMath<T>.MultiplyAdd(wv, VectorMath<T>.Load(c + i), s2);
-            s3 = VectorMath<T>.MultiplyAdd(wv, VectorMath<T>.Load(e + i), s3);
+            var x = VectorMath<T>.Load(w0 + i);
+            var y = VectorMath<T>.Load(w1 + i);
+            var va = VectorMath<T>.Load(a + i);
+            var vb = VectorMath<T>.Load(b + i);
+            var vc = VectorMath<T>.Load(c + i);
+            var ve = VectorMath<T>.Load(e + i);
+            s0 = VectorMath<T>.MultiplyAdd(x, va, s0);
+            s1 = VectorMath<T>.MultiplyAdd(x, vb, s1);
+            s2 = VectorMath<T>.MultiplyAdd(x, vc, s2);
+            s3 = VectorMath<T>.MultiplyAdd(x, ve, s3);
+            u0 = VectorMath<T>.MultiplyAdd(y, va, u0);
+            u1 = VectorMath<T>.MultiplyAdd(y, vb, u1);
+            u2 = VectorMath<T>.MultiplyAdd(y, vc, u2);
+            u3 = VectorMath<T>.MultiplyAdd(y, ve, u3);
         }
-        T r0 = Vector.Sum(s0), r1 = Vector.Sum(s1), r2 = Vector.Sum(s2), r3 = Vector.Sum(s3);
+        result[0] = Vector.Sum(s0);
+        result[1] = Vector.Sum(s1);
+        result[2] = Vector.Sum(s2);
+        result[3] = Vector.Sum(s3);
+        result[4] = Vector.Sum(u0);
+        result[5] = Vector.Sum(u1);
+        result[6] = Vector.Sum(u2);
+        result[7] = Vector.Sum(u3);
         for (; i < length; i++)
         {
-            r0 += w[i] * a[i];
-            r1 += w[i] * b[i];
-            r2 += w[i] * c[i];
-            r3 += w[i] * e[i];
+            result[0] += w0[i] * a[i];
+            result[1] += w0[i] * b[i];
+            result[2] += w0[i] * c[i];
+            result[3] += w0[i] * e[i];
+            result[4] += w1[i] * a[i];
+            result[5] += w1[i] * b[i];
+            result[6] += w1[i] * c[i];
+            result[7] += w1[i] * e[i];
         }
-        result[0] = r0;
-        result[1] = r1;
-        result[2] = r2;
-        result[3] = r3;
     }
 }

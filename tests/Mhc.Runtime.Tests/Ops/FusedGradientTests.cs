@@ -3,14 +3,17 @@ using static Mhc.Runtime.Tests.Ops.OpsAssert;
 
 namespace Mhc.Runtime.Tests.Ops;
 
-/// <summary>Float64 finite-difference checks of each fused op's hand-written backward, with leading dims [2, 3].</summary>
+/// <summary>
+/// Float64 finite-difference checks of each fused op's hand-written backward, with leading dims [2, 3]
+/// (n = 3 gives an odd projection count m = 15).
+/// </summary>
 public class FusedGradientTests
 {
     private static readonly long[] Leading = [2, 3];
     // 5 channels leave a remainder after every SIMD width, so the scalar tails are checked too.
     private const long Channels = 5;
 
-    public static TheoryData<long> StreamCounts => [2, 4];
+    public static TheoryData<long> StreamCounts => [2, 3, 4];
 
     [Theory]
     [MemberData(nameof(StreamCounts))]
