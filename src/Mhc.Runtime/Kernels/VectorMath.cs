@@ -61,18 +61,6 @@ internal static unsafe class VectorMath<T> where T : unmanaged, IFloatingPointIe
         return sum;
     }
 
-    /// <summary>y[i] += s·x[i].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void AddScaled(T* y, T s, T* x, int length)
-    {
-        var sv = new Vector<T>(s);
-        int i = 0;
-        for (; i <= length - Width; i += Width)
-            Store(y + i, MultiplyAdd(sv, Load(x + i), Load(y + i)));
-        for (; i < length; i++)
-            y[i] += s * x[i];
-    }
-
     /// <summary>y[i] = s·x[i].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scale(T* y, T s, T* x, int length)
