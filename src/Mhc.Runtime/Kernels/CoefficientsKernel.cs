@@ -29,35 +29,37 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     /// </summary>
     public static int PhiStride(int width) => (width + Width - 1) / Width * Width + 64 / sizeof(T);
 
-    /// <summary>φ [nC, m] → φᵀ [m, <see cref="PhiStride"/>] in a pinned array.</summary>
+    /// <summary>Elements of φᵀ as the kernels lay it out.</summary>
+    public static int TransposedLength(CoefficientsShape shape) => shape.Projections * PhiStride(shape.Width);
+
+    /// <summary>φ [nC, m] → φᵀ [m, <see cref="PhiStride"/>] in <paramref name="destination"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static T[] Transpose(T* phi, int rows, int cols)
+    public static void Transpose(T* phi, CoefficientsShape shape, T* destination)
     {
-        int stride = PhiStride(rows);
-        var result = GC.AllocateArray<T>(cols * stride, pinned: true);
+        int rows = shape.Width, cols = shape.Projections, stride = PhiStride(rows);
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++)
-                result[c * stride + r] = phi[(long)r * cols + c];
-        return result;
+                destination[(long)c * stride + r] = phi[(long)r * cols + c];
     }
 
     /// <summary>
     /// Writes H_pre [tokens, n], H_post [tokens, n], the H_res logits [tokens, n²], and into
-    /// <paramref name="stats"/> (pinned, [tokens, m + 1]) each token's p and r.
+    /// <paramref name="stats"/> ([tokens, m + 1]) each token's p and r. φᵀ comes from <see cref="Transpose"/>.
     /// </summary>
-    public static void Forward(CoefficientsShape shape, T* x, T[] phiT, T* bias, T* alpha, T eps,
-        T* pre, T* post, T* res, T[] stats)
+    public static void Forward(CoefficientsShape shape, T* x, T* phiT, T* bias, T* alpha, T eps,
+        T* pre, T* post, T* res, T* stats)
     {
         int d = shape.Width, m = shape.Projections, n = shape.N;
         int ld = PhiStride(d);
         var chunks = TokenChunks.Plan(shape.Tokens, 2L * m * d, Tile);
         nint xs = (nint)x, bs = (nint)bias, preOut = (nint)pre, postOut = (nint)post, resOut = (nint)res;
+        nint phiAddress = (nint)phiT, statsAddress = (nint)stats;
         T alphaPre = alpha[0], alphaPost = alpha[1], alphaRes = alpha[2];
         T invWidth = T.One / T.CreateTruncating(d);
         chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
         {
-            fixed (T* phiRows = phiT)
-            fixed (T* statsBase = stats)
+            T* phiRows = (T*)phiAddress;
+            T* statsBase = (T*)statsAddress;
             {
                 var q = stackalloc T[2 * Tile];
                 for (long token = start; token < end; token += Tile)
@@ -112,7 +114,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     /// zero. Weight gradients are summed per chunk and the partials added in chunk order at the end, so
     /// results do not depend on thread timing.
     /// </summary>
-    public static void Backward(CoefficientsShape shape, T* x, T[] phiT, T* bias, T* alpha, T[] stats,
+    public static void Backward(CoefficientsShape shape, T* x, T* phiT, T* bias, T* alpha, T* stats,
         T* gradPre, T* gradPost, T* gradRes,
         T* gradX, T* gradPhi, T* gradBias, T* gradAlpha)
     {
@@ -120,54 +122,53 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         var chunks = TokenChunks.Plan(shape.Tokens, 3L * m * d, Tile, chunksPerCore: 2);
         int ld = PhiStride(d);
         int partialSize = m * ld + m + 3;
-        var partials = new T[chunks.Count][];
+        // Chunks start on tile boundaries, so per-token scratch indexed by token never straddles two chunks.
+        long paddedTokens = (shape.Tokens + Tile - 1) / Tile * Tile;
+        using var partials = new ScratchArray<T>(Math.Max(1, chunks.Count) * partialSize);
+        using var gq = new ScratchArray<T>(paddedTokens * m);
+        using var gvScale = new ScratchArray<T>(paddedTokens);
+        partials.Clear(0, partials.Length);
+        // The padding rows of a short last tile must contribute nothing.
+        gq.Clear(shape.Tokens * m, paddedTokens * m);
+        gvScale.Clear(shape.Tokens, paddedTokens);
+
         nint xs = (nint)x, bs = (nint)bias, gPre = (nint)gradPre, gPost = (nint)gradPost, gRes = (nint)gradRes, gx = (nint)gradX;
+        nint phiRows = (nint)phiT, statsBase = (nint)stats;
+        nint partialBase = (nint)partials.Pointer, gqBase = (nint)gq.Pointer, scaleBase = (nint)gvScale.Pointer;
         var alphas = new[] { alpha[0], alpha[1], alpha[2] };
         T invWidth = T.One / T.CreateTruncating(d);
 
         int block = ColumnBlock(m);
         chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, chunk) =>
         {
-            var partial = GC.AllocateArray<T>(partialSize, pinned: true);
-            partials[chunk] = partial;
-            long padded = (end - start + Tile - 1) / Tile * Tile;
-            // Zero-initialised, so the padding rows of a short last tile contribute nothing.
-            var gq = GC.AllocateArray<T>(checked((int)(padded * m)), pinned: true);
-            var gvScale = GC.AllocateArray<T>((int)padded, pinned: true);
-            fixed (T* phiRows = phiT)
-            fixed (T* statsBase = stats)
-            fixed (T* gPhiT = partial)
-            fixed (T* gqBase = gq)
-            fixed (T* scaleBase = gvScale)
+            T* gPhiT = (T*)partialBase + (long)chunk * partialSize;
+            T* gB = gPhiT + (long)m * ld;
+            T* gA = gB + m;
+            var gradients = new OutputGradients((T*)gPre, (T*)gPost, (T*)gRes);
+            for (long token = start; token < end; token++)
             {
-                T* gB = gPhiT + (long)m * ld;
-                T* gA = gB + m;
-                var gradients = new OutputGradients((T*)gPre, (T*)gPost, (T*)gRes);
-                for (long token = start; token < end; token++)
-                {
-                    scaleBase[token - start] = ChainToProjections(token, n, m, statsBase + token * (m + 1), (T*)bs, alphas,
-                        gradients, gqBase + (token - start) * m, gB, gA) * invWidth;
-                }
+                ((T*)scaleBase)[token] = ChainToProjections(token, n, m, (T*)statsBase + token * (m + 1), (T*)bs, alphas,
+                    gradients, (T*)gqBase + token * m, gB, gA) * invWidth;
+            }
 
-                // φᵀ and the gφᵀ partial go in column blocks small enough to stay in L1 while every token
-                // of the chunk passes over them; x and gx are still read and written once in all.
-                for (int from = 0; from < d; from += block)
+            // φᵀ and the gφᵀ partial go in column blocks small enough to stay in L1 while every token
+            // of the chunk passes over them; x and gx are still read and written once in all.
+            for (int from = 0; from < d; from += block)
+            {
+                int to = Math.Min(d, from + block);
+                for (long token = start; token < end; token += Tile)
                 {
-                    int to = Math.Min(d, from + block);
-                    for (long token = start; token < end; token += Tile)
-                    {
-                        int count = (int)Math.Min(Tile, end - token);
-                        var tile = new TokenTile(
-                            TokenRow((T*)xs, token, 0, count, d), TokenRow((T*)xs, token, 1, count, d),
-                            TokenRow((T*)xs, token, 2, count, d), TokenRow((T*)xs, token, 3, count, d),
-                            gqBase + (token - start) * m, scaleBase + (token - start), (T*)gx + token * d, count);
-                        AccumulateTile(phiRows, gPhiT, tile, m, d, ld, from, to);
-                    }
+                    int count = (int)Math.Min(Tile, end - token);
+                    var tile = new TokenTile(
+                        TokenRow((T*)xs, token, 0, count, d), TokenRow((T*)xs, token, 1, count, d),
+                        TokenRow((T*)xs, token, 2, count, d), TokenRow((T*)xs, token, 3, count, d),
+                        (T*)gqBase + token * m, (T*)scaleBase + token, (T*)gx + token * d, count);
+                    AccumulateTile((T*)phiRows, gPhiT, tile, m, d, ld, from, to);
                 }
             }
         });
 
-        Reduce(partials, m, d, ld, gradPhi, gradBias, gradAlpha);
+        Reduce(partials.Pointer, chunks.Count, partialSize, m, d, ld, gradPhi, gradBias, gradAlpha);
     }
 
     /// <summary>
@@ -302,25 +303,23 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         if (count > 3) VectorMath<T>.Store(gradX + 3L * d + i, a3);
     }
 
-    /// <summary>Adds the chunks' partials in chunk order and lays gφ back out as [nC, m].</summary>
+    /// <summary>
+    /// Adds the chunks' partials into the first, in chunk order, and lays gφ back out as [nC, m].
+    /// With no tokens there is one partial, all zeros.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Reduce(T[][] partials, int m, int d, int ld, T* gradPhi, T* gradBias, T* gradAlpha)
+    private static void Reduce(T* partials, int count, int size, int m, int d, int ld, T* gradPhi, T* gradBias, T* gradAlpha)
     {
-        int size = m * ld + m + 3;
-        var total = new T[size];
-        fixed (T* sum = total)
-        {
-            foreach (var partial in partials)
-                fixed (T* part = partial)
-                    VectorMath<T>.Add(sum, part, size);
-            for (int k = 0; k < m; k++)
-                for (int i = 0; i < d; i++)
-                    gradPhi[(long)i * m + k] = sum[(long)k * ld + i];
-            for (int k = 0; k < m; k++)
-                gradBias[k] = sum[(long)m * ld + k];
-            for (int g = 0; g < 3; g++)
-                gradAlpha[g] = sum[(long)m * ld + m + g];
-        }
+        T* sum = partials;
+        for (int c = 1; c < count; c++)
+            VectorMath<T>.Add(sum, partials + (long)c * size, size);
+        for (int k = 0; k < m; k++)
+            for (int i = 0; i < d; i++)
+                gradPhi[(long)i * m + k] = sum[(long)k * ld + i];
+        for (int k = 0; k < m; k++)
+            gradBias[k] = sum[(long)m * ld + k];
+        for (int g = 0; g < 3; g++)
+            gradAlpha[g] = sum[(long)m * ld + m + g];
     }
 
     /// <summary>Row <paramref name="t"/> of a tile, or the tile's last real row where the tile is short.</summary>
