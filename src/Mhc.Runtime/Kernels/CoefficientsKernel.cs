@@ -60,50 +60,48 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         {
             T* phiRows = (T*)phiAddress;
             T* statsBase = (T*)statsAddress;
+            var q = stackalloc T[2 * Tile];
+            for (long token = start; token < end; token += Tile)
             {
-                var q = stackalloc T[2 * Tile];
-                for (long token = start; token < end; token += Tile)
+                int count = (int)Math.Min(Tile, end - token);
+                T* v0 = TokenRow((T*)xs, token, 0, count, d);
+                T* v1 = TokenRow((T*)xs, token, 1, count, d);
+                T* v2 = TokenRow((T*)xs, token, 2, count, d);
+                T* v3 = TokenRow((T*)xs, token, 3, count, d);
+                for (int k = 0; k < m; k += 2)
                 {
-                    int count = (int)Math.Min(Tile, end - token);
-                    T* v0 = TokenRow((T*)xs, token, 0, count, d);
-                    T* v1 = TokenRow((T*)xs, token, 1, count, d);
-                    T* v2 = TokenRow((T*)xs, token, 2, count, d);
-                    T* v3 = TokenRow((T*)xs, token, 3, count, d);
-                    for (int k = 0; k < m; k += 2)
-                    {
-                        // With m odd the last pair repeats its row; the repeat is not stored.
-                        int next = Math.Min(k + 1, m - 1);
-                        DotTile(phiRows + (long)k * ld, phiRows + (long)next * ld, v0, v1, v2, v3, d, q);
-                        for (int t = 0; t < count; t++)
-                        {
-                            statsBase[(token + t) * (m + 1) + k] = q[t];
-                            statsBase[(token + t) * (m + 1) + next] = q[Tile + t];
-                        }
-                    }
-
+                    // With m odd the last pair repeats its row; the repeat is not stored.
+                    int next = Math.Min(k + 1, m - 1);
+                    DotTile(phiRows + (long)k * ld, phiRows + (long)next * ld, v0, v1, v2, v3, d, q);
                     for (int t = 0; t < count; t++)
                     {
-                        long tok = token + t;
-                        T* v = (T*)xs + tok * d;
-                        T r = T.Sqrt(VectorMath<T>.Dot(v, v, d) * invWidth + eps);
-                        T* p = statsBase + tok * (m + 1);
-                        T invR = T.One / r;
-                        for (int k = 0; k < m; k++)
-                            p[k] *= invR;
-                        p[m] = r;
-
-                        T* b = (T*)bs;
-                        T* preRow = (T*)preOut + tok * n;
-                        T* postRow = (T*)postOut + tok * n;
-                        T* resRow = (T*)resOut + tok * n * n;
-                        for (int i = 0; i < n; i++)
-                        {
-                            preRow[i] = VectorMath<T>.Sigmoid(alphaPre * p[i] + b[i]);
-                            postRow[i] = T.CreateTruncating(2) * VectorMath<T>.Sigmoid(alphaPost * p[n + i] + b[n + i]);
-                        }
-                        for (int e = 0; e < n * n; e++)
-                            resRow[e] = alphaRes * p[2 * n + e] + b[2 * n + e];
+                        statsBase[(token + t) * (m + 1) + k] = q[t];
+                        statsBase[(token + t) * (m + 1) + next] = q[Tile + t];
                     }
+                }
+
+                for (int t = 0; t < count; t++)
+                {
+                    long tok = token + t;
+                    T* v = (T*)xs + tok * d;
+                    T r = T.Sqrt(VectorMath<T>.Dot(v, v, d) * invWidth + eps);
+                    T* p = statsBase + tok * (m + 1);
+                    T invR = T.One / r;
+                    for (int k = 0; k < m; k++)
+                        p[k] *= invR;
+                    p[m] = r;
+
+                    T* b = (T*)bs;
+                    T* preRow = (T*)preOut + tok * n;
+                    T* postRow = (T*)postOut + tok * n;
+                    T* resRow = (T*)resOut + tok * n * n;
+                    for (int i = 0; i < n; i++)
+                    {
+                        preRow[i] = VectorMath<T>.Sigmoid(alphaPre * p[i] + b[i]);
+                        postRow[i] = T.CreateTruncating(2) * VectorMath<T>.Sigmoid(alphaPost * p[n + i] + b[n + i]);
+                    }
+                    for (int e = 0; e < n * n; e++)
+                        resRow[e] = alphaRes * p[2 * n + e] + b[2 * n + e];
                 }
             }
         });
