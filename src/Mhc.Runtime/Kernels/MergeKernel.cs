@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Mhc.Runtime.Kernels;
 
@@ -13,7 +14,7 @@ internal static unsafe class MergeKernel<T> where T : unmanaged, IFloatingPointI
     public static void Forward(T* x, T* hRes, T* hPost, T* branch, T* output, long tokens, int n, int channels)
     {
         nint xs = (nint)x, rs = (nint)hRes, ps = (nint)hPost, fs = (nint)branch, ys = (nint)output;
-        TokenChunks.Plan(tokens, 2L * n * (n + 1) * channels).Run((start, end, _) =>
+        TokenChunks.Plan(tokens, 2L * n * (n + 1) * channels).Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
         {
             for (long token = start; token < end; token++)
             {
@@ -31,7 +32,7 @@ internal static unsafe class MergeKernel<T> where T : unmanaged, IFloatingPointI
                     {
                         var acc = fv * p[i];
                         for (int j = 0; j < n; j++)
-                            acc += VectorMath<T>.Load(xt + (long)j * channels + c) * r[i * n + j];
+                            acc = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(xt + (long)j * channels + c), new Vector<T>(r[i * n + j]), acc);
                         VectorMath<T>.Store(yt + (long)i * channels + c, acc);
                     }
                 }
@@ -58,7 +59,7 @@ internal static unsafe class MergeKernel<T> where T : unmanaged, IFloatingPointI
     {
         nint xs = (nint)x, rs = (nint)hRes, ps = (nint)hPost, fs = (nint)branch, gys = (nint)gradOutput;
         nint gxs = (nint)gradX, grs = (nint)gradRes, gps = (nint)gradPost, gfs = (nint)gradBranch;
-        TokenChunks.Plan(tokens, 4L * n * (n + 1) * channels).Run((start, end, _) =>
+        TokenChunks.Plan(tokens, 4L * n * (n + 1) * channels).Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
         {
             for (long token = start; token < end; token++)
             {
@@ -77,13 +78,13 @@ internal static unsafe class MergeKernel<T> where T : unmanaged, IFloatingPointI
                 {
                     var dfv = Vector<T>.Zero;
                     for (int i = 0; i < n; i++)
-                        dfv += VectorMath<T>.Load(dy + (long)i * channels + c) * p[i];
+                        dfv = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(dy + (long)i * channels + c), new Vector<T>(p[i]), dfv);
                     VectorMath<T>.Store(df + c, dfv);
                     for (int j = 0; j < n; j++)
                     {
                         var acc = Vector<T>.Zero;
                         for (int i = 0; i < n; i++)
-                            acc += VectorMath<T>.Load(dy + (long)i * channels + c) * r[i * n + j];
+                            acc = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(dy + (long)i * channels + c), new Vector<T>(r[i * n + j]), acc);
                         VectorMath<T>.Store(dx + (long)j * channels + c, acc);
                     }
                 }

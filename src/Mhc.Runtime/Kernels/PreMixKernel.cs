@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Mhc.Runtime.Kernels;
 
@@ -10,7 +11,7 @@ internal static unsafe class PreMixKernel<T> where T : unmanaged, IFloatingPoint
     public static void Forward(T* x, T* weights, T* output, long tokens, int n, int channels)
     {
         nint xs = (nint)x, ws = (nint)weights, hs = (nint)output;
-        TokenChunks.Plan(tokens, 2L * n * channels).Run((start, end, _) =>
+        TokenChunks.Plan(tokens, 2L * n * channels).Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
         {
             for (long token = start; token < end; token++)
             {
@@ -22,7 +23,7 @@ internal static unsafe class PreMixKernel<T> where T : unmanaged, IFloatingPoint
                 {
                     var acc = VectorMath<T>.Load(xt + c) * wt[0];
                     for (int i = 1; i < n; i++)
-                        acc += VectorMath<T>.Load(xt + (long)i * channels + c) * wt[i];
+                        acc = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(xt + (long)i * channels + c), new Vector<T>(wt[i]), acc);
                     VectorMath<T>.Store(h + c, acc);
                 }
                 for (; c < channels; c++)
@@ -40,7 +41,7 @@ internal static unsafe class PreMixKernel<T> where T : unmanaged, IFloatingPoint
     public static void Backward(T* x, T* weights, T* gradOutput, T* gradX, T* gradWeights, long tokens, int n, int channels)
     {
         nint xs = (nint)x, ws = (nint)weights, gh = (nint)gradOutput, gx = (nint)gradX, gw = (nint)gradWeights;
-        TokenChunks.Plan(tokens, 4L * n * channels).Run((start, end, _) =>
+        TokenChunks.Plan(tokens, 4L * n * channels).Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
         {
             for (long token = start; token < end; token++)
             {

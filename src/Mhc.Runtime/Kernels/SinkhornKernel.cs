@@ -19,7 +19,7 @@ internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPoi
         int nn = n * n;
         var chunks = TokenChunks.Plan(tokens, (long)nn * (6 * iterations + 4), Width);
         nint src = (nint)logits, dst = (nint)output;
-        chunks.Run((start, end, _) =>
+        chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
         {
             var m = (Vector<T>*)NativeMemory.AlignedAlloc((nuint)(nn * sizeof(Vector<T>)), 64);
             try
@@ -52,7 +52,7 @@ internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPoi
         int stepSize = 2 * nn + 2 * n;
         var chunks = TokenChunks.Plan(tokens, (long)nn * (14 * iterations + 8), Width);
         nint src = (nint)logits, gOut = (nint)gradOutput, gIn = (nint)gradLogits;
-        chunks.Run((start, end, _) =>
+        chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
         {
             long vectors = nn + (long)iterations * stepSize + nn;
             var scratch = (Vector<T>*)NativeMemory.AlignedAlloc((nuint)(vectors * sizeof(Vector<T>)), 64);
@@ -93,6 +93,7 @@ internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPoi
     }
 
     /// <summary>Loads <paramref name="lanes"/> row-major matrices into SoA form; unused lanes get zeros.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gather(T* source, int nn, int lanes, Vector<T>* soa)
     {
         var flat = (T*)soa;
@@ -108,6 +109,7 @@ internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPoi
                 flat[e * w + lane] = T.Zero;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scatter(Vector<T>* soa, int nn, int lanes, T* destination)
     {
         var flat = (T*)soa;
@@ -125,6 +127,7 @@ internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPoi
     /// normalises columns; the column maximum also leaves every column an entry of 1, so exp can never
     /// empty a column, however large the logits.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ExpShifted(Vector<T>* m, int n)
     {
         for (int j = 0; j < n; j++)
@@ -155,6 +158,7 @@ internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPoi
     /// [A | 1/colsum | B | 1/rowsum], the matrix itself being the record's first n² vectors) it also
     /// leaves what the backward needs: A = M/c and B = A/r, with the reciprocal sums.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Step(Vector<T>* m, int n, Vector<T>* record)
     {
         int nn = n * n;
@@ -195,6 +199,7 @@ internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPoi
     /// gA[i,j] = (gB[i,j] − Σ_k gB[i,k]·B[i,k]) / r_i; column step A = M/c:
     /// gM[i,j] = (gA[i,j] − Σ_k gA[k,j]·A[k,j]) / c_j.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void StepBackward(Vector<T>* g, int n, Vector<T>* record)
     {
         int nn = n * n;

@@ -29,31 +29,40 @@ internal static unsafe class VectorMath<T> where T : unmanaged, IFloatingPointIe
         return new Vector<T>(lanes);
     }
 
+    /// <summary>
+    /// a·b + c, as one fused instruction where the hardware has one (one rounding instead of two, and
+    /// half the instructions in the multiply-accumulate loops); plain arithmetic elsewhere, since the
+    /// library's software fallback for fused multiply-add is slow.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> MultiplyAdd(Vector<T> a, Vector<T> b, Vector<T> c)
+    {
+        if (System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported)
+        {
+            if (typeof(T) == typeof(float))
+                return Vector.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>();
+            if (typeof(T) == typeof(double))
+                return Vector.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+        }
+        return a * b + c;
+    }
+
     /// <summary>Σ a[i]·b[i] over <paramref name="length"/> elements.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static T Dot(T* a, T* b, int length)
     {
         var acc = Vector<T>.Zero;
         int i = 0;
         for (; i <= length - Width; i += Width)
-            acc += Load(a + i) * Load(b + i);
+            acc = MultiplyAdd(Load(a + i), Load(b + i), acc);
         T sum = Vector.Sum(acc);
         for (; i < length; i++)
             sum += a[i] * b[i];
         return sum;
     }
 
-    /// <summary>y[i] += s·x[i].</summary>
-    public static void AddScaled(T* y, T s, T* x, int length)
-    {
-        var sv = new Vector<T>(s);
-        int i = 0;
-        for (; i <= length - Width; i += Width)
-            Store(y + i, Load(y + i) + sv * Load(x + i));
-        for (; i < length; i++)
-            y[i] += s * x[i];
-    }
-
     /// <summary>y[i] = s·x[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scale(T* y, T s, T* x, int length)
     {
         var sv = new Vector<T>(s);
@@ -65,6 +74,7 @@ internal static unsafe class VectorMath<T> where T : unmanaged, IFloatingPointIe
     }
 
     /// <summary>y[i] += x[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Add(T* y, T* x, int length)
     {
         int i = 0;

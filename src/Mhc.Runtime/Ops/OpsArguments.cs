@@ -52,6 +52,10 @@ internal static class OpsArguments
             if (tensor.device_type != DeviceType.CPU)
                 throw new NotSupportedException(
                     $"{name} is on device {tensor.device}; the fused mHC ops run on the CPU only (use OpsImplementation.Reference elsewhere).");
+            // The kernels address a tensor's memory as one span; larger tensors should be split into batches.
+            if (tensor.numel() * tensor.element_size() > int.MaxValue)
+                throw new NotSupportedException(
+                    $"{name} (shape {Format(tensor.shape)}) holds more than 2 GiB; the fused mHC ops take at most 2 GiB per tensor.");
             if (!tensor.is_contiguous())
                 throw new ArgumentException(
                     $"{name} (shape {Format(tensor.shape)}) is not contiguous; call .contiguous() before the fused op.", name);

@@ -1,0 +1,100 @@
+using Mhc.Runtime.Ops;
+using static Mhc.Runtime.Tests.Ops.OpsAssert;
+
+namespace Mhc.Runtime.Tests.Ops;
+
+/// <summary>
+/// Fused against reference on inputs large enough that every fused kernel splits the work over threads
+/// (501 tokens: not a multiple of any SIMD width or tile, so the tails are exercised too).
+/// </summary>
+public class FusedVersusReferenceTests
+{
+    private const long N = 4, Channels = 64;
+    private static readonly long[] Leading = [3, 167];
+
+    private sealed record Inputs(Tensor X, Tensor Phi, Tensor Bias, Tensor Alpha, Tensor W, Tensor GradOutput)
+    {
+        public Tensor[] Parameters => [X, Phi, Bias, Alpha, W];
+
+        public static Inputs Make(ScalarType dtype, int seed)
+        {
+            var g = manual_seed(seed);
+            long m = N * N + 2 * N;
+            return new Inputs(
+                Random([.. Leading, N, Channels], 1.0, dtype, g, requiresGrad: true),
+                Random([N * Channels, m], 0.05, dtype, g, requiresGrad: true),
+                Random([m], 1.0, dtype, g, requiresGrad: true),
+                FromValues([0.5, 0.3, 1.0], [3], dtype, requiresGrad: true),
+                Random([Channels, Channels], 0.1, dtype, g, requiresGrad: true),
+                Random([.. Leading, N, Channels], 1.0, dtype, g));
+        }
+
+        public Inputs DetachedCopy() => new(Leaf(X), Leaf(Phi), Leaf(Bias), Leaf(Alpha), Leaf(W), GradOutput);
+
+        private static Tensor Leaf(Tensor t) => t.detach().clone().requires_grad_(true);
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float32, 1e-5)]
+    [InlineData(ScalarType.Float64, 1e-11)]
+    public void WholeConnectionAgreesForwardAndBackward(ScalarType dtype, double tolerance)
+    {
+        using var scope = NewDisposeScope();
+        var fusedInputs = Inputs.Make(dtype, 61);
+        var referenceInputs = fusedInputs.DetachedCopy();
+
+        var fused = Run(fusedInputs, OpsImplementation.Fused);
+        var reference = Run(referenceInputs, OpsImplementation.Reference);
+
+        Close(fused.Pre, reference.Pre, tolerance, "h_pre");
+        Close(fused.Post, reference.Post, tolerance, "h_post");
+        Close(fused.HRes, reference.HRes, tolerance, "h_res");
+        Close(fused.Output, reference.Output, tolerance, "output");
+        string[] names = ["x", "phi", "bias", "alpha", "W"];
+        for (int i = 0; i < names.Length; i++)
+            Close(fusedInputs.Parameters[i].grad!, referenceInputs.Parameters[i].grad!, tolerance, "grad " + names[i]);
+    }
+
+    [Fact]
+    public void CoefficientsWithOnlySomeOutputsUsedGetZeroForTheRest()
+    {
+        using var scope = NewDisposeScope();
+        var fusedInputs = Inputs.Make(ScalarType.Float64, 67);
+        var referenceInputs = fusedInputs.DetachedCopy();
+        foreach (var (inputs, implementation) in new[] { (fusedInputs, OpsImplementation.Fused), (referenceInputs, OpsImplementation.Reference) })
+        {
+            var (_, post, res) = MhcOps.Coefficients(inputs.X, inputs.Phi, inputs.Bias, inputs.Alpha, implementation: implementation);
+            (res.square().sum() + post.sum()).backward();
+        }
+        Close(fusedInputs.X.grad!, referenceInputs.X.grad!, 1e-11, "grad x");
+        Close(fusedInputs.Phi.grad!, referenceInputs.Phi.grad!, 1e-11, "grad phi");
+        Close(fusedInputs.Bias.grad!, referenceInputs.Bias.grad!, 1e-11, "grad bias");
+        // H_pre took no part in the loss, so its bias entries get exactly nothing.
+        Assert.All(Values(fusedInputs.Bias.grad!.narrow(0, 0, N)), g => Assert.Equal(0.0, g));
+    }
+
+    [Fact]
+    public void BackwardAcceptsBroadcastGradients()
+    {
+        using var scope = NewDisposeScope();
+        var generator = manual_seed(71);
+        var logits = Random([5, 4, 4], 2.0, ScalarType.Float64, generator, requiresGrad: true);
+        var referenceLogits = logits.detach().clone().requires_grad_(true);
+        // sum() hands back an expanded (stride 0) gradient, which the kernels must not read as dense.
+        MhcOps.Sinkhorn(logits, 20).pow(2).sum().backward();
+        MhcOps.Sinkhorn(referenceLogits, 20, OpsImplementation.Reference).pow(2).sum().backward();
+        Close(logits.grad!, referenceLogits.grad!, 1e-11, "grad logits");
+
+        var x = Random([5, 4, 8], 1.0, ScalarType.Float64, generator, requiresGrad: true);
+        var hPre = Random([5, 4], 1.0, ScalarType.Float64, generator, requiresGrad: true);
+        MhcOps.PreMix(x, hPre).sum().backward();
+        Close(hPre.grad!, x.detach().sum(-1L), 1e-12, "grad hPre");
+    }
+
+    private static ConnectionResult Run(Inputs inputs, OpsImplementation implementation)
+    {
+        var result = MhcConnection.Run(inputs.X, inputs.Phi, inputs.Bias, inputs.Alpha, inputs.W, 20, 1e-6, implementation);
+        (result.Output * inputs.GradOutput).sum().backward();
+        return result;
+    }
+}
