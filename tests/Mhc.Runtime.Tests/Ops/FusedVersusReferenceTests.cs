@@ -91,6 +91,25 @@ public class FusedVersusReferenceTests
         Close(hPre.grad!, x.detach().sum(-1L), 1e-12, "grad hPre");
     }
 
+    [Fact]
+    public void EmptyBatchGivesEmptyOutputsAndZeroWeightGradients()
+    {
+        using var scope = NewDisposeScope();
+        var x = zeros([0, 4, 8], requires_grad: true);
+        var phi = ones([32, 24], requires_grad: true);
+        var bias = ones([24], requires_grad: true);
+        var alpha = ones([3], requires_grad: true);
+        var w = ones([8, 8], requires_grad: true);
+
+        var result = MhcConnection.Run(x, phi, bias, alpha, w, 20, 1e-6, OpsImplementation.Fused);
+        result.Output.sum().backward();
+
+        Assert.Equal([0L, 4L, 8L], result.Output.shape);
+        Assert.Equal([0L, 4L, 4L], result.HRes.shape);
+        Assert.Equal(0.0, phi.grad!.abs().sum().item<float>());
+        Assert.Equal(0.0, bias.grad!.abs().sum().item<float>());
+    }
+
     private static ConnectionResult Run(Inputs inputs, OpsImplementation implementation)
     {
         var result = MhcConnection.Run(inputs.X, inputs.Phi, inputs.Bias, inputs.Alpha, inputs.W, 20, 1e-6, implementation);
