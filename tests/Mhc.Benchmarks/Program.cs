@@ -7,10 +7,13 @@ using static TorchSharp.torch;
 // Fused vs reference mHC ops and an mHC connection vs a plain residual add, measured side by side.
 //   dotnet run -c Release --project tests/Mhc.Benchmarks [-- --quick]
 bool quick = args.Contains("--quick");
+// Both sides of every comparison run with the same allocator; --default-allocator measures glibc's default.
+bool reuse = !args.Contains("--default-allocator") && CpuAllocator.ReuseFreedMemory();
 int warmup = quick ? 1 : 3, rounds = quick ? 3 : 15;
 torch.manual_seed(0);
 Console.WriteLine($"Mhc benchmarks — {Environment.ProcessorCount} cores, torch threads {torch.get_num_threads()}, " +
-                  $"{(quick ? "quick" : "full")} run ({rounds} rounds, median ms of forward+backward)\n");
+                  $"{(quick ? "quick" : "full")} run ({rounds} rounds, median ms of forward+backward), " +
+                  $"{(reuse ? "freed memory reused (CpuAllocator.ReuseFreedMemory)" : "default allocator")}\n");
 
 Console.WriteLine("Sinkhorn, n = 4, t = 20               fused ms   reference ms   reference/fused");
 foreach (long tokens in quick ? new long[] { 512, 8192 } : new long[] { 512, 8192, 65536 })

@@ -74,6 +74,7 @@ public sealed class Program
     {
         try
         {
+            Mhc.Runtime.CpuAllocator.ReuseFreedMemory();
             manual_seed(Seed);
             using var corpus = TextCorpus.Load(Data, Context);
             var connection = Enum.Parse<Connection>(ConnectionName, ignoreCase: true);

@@ -108,65 +108,42 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     }
 
     /// <summary>
-    /// Gradients of the coefficients w.r.t. x, φ, bias and α. Missing output gradients (null) count as
-    /// zero. Weight gradients are summed per chunk and the partials added in chunk order at the end, so
-    /// results do not depend on thread timing.
+    /// The per-token part of the backward, fused in one pass over the saved p and r: from the gradients
+    /// of H_pre, H_post and the H_res logits (null counts as zero) back through the sigmoids, α and the
+    /// 1/r scaling to <paramref name="gq"/> = ∂loss/∂(v·φ) [tokens, m] and <paramref name="scale"/>
+    /// [tokens], the factor of v in ∂loss/∂v, plus the bias and α gradients. The two products left,
+    /// gφ = vᵀ·gq and gv = gq·φᵀ + scale·v, are plain matrix multiplications for the BLAS library.
+    /// Bias and α gradients are summed per chunk and the partials added in chunk order, so results do
+    /// not depend on thread timing.
     /// </summary>
-    public static void Backward(CoefficientsShape shape, T* x, T* phiT, T* bias, T* alpha, T* stats,
-        T* gradPre, T* gradPost, T* gradRes,
-        T* gradX, T* gradPhi, T* gradBias, T* gradAlpha)
+    public static void ChainToProjections(CoefficientsShape shape, T* bias, T* alpha, T* stats,
+        T* gradPre, T* gradPost, T* gradRes, T* gq, T* scale, T* gradBias, T* gradAlpha)
     {
-        int d = shape.Width, m = shape.Projections, n = shape.N;
-        var chunks = TokenChunks.Plan(shape.Tokens, 3L * m * d, Tile, chunksPerCore: 2);
-        int ld = PhiStride(d);
-        int partialSize = m * ld + m + 3;
-        // Chunks start on tile boundaries, so per-token scratch indexed by token never straddles two chunks.
-        long paddedTokens = (shape.Tokens + Tile - 1) / Tile * Tile;
+        int m = shape.Projections, n = shape.N;
+        var chunks = TokenChunks.Plan(shape.Tokens, 8L * m, 1);
+        int partialSize = m + 3;
         using var partials = new ScratchArray<T>(Math.Max(1, chunks.Count) * partialSize);
-        using var gq = new ScratchArray<T>(paddedTokens * m);
-        using var gvScale = new ScratchArray<T>(paddedTokens);
         partials.Clear(0, partials.Length);
-        // The padding rows of a short last tile must contribute nothing.
-        gq.Clear(shape.Tokens * m, paddedTokens * m);
-        gvScale.Clear(shape.Tokens, paddedTokens);
-
-        nint xs = (nint)x, bs = (nint)bias, gPre = (nint)gradPre, gPost = (nint)gradPost, gRes = (nint)gradRes, gx = (nint)gradX;
-        nint phiRows = (nint)phiT, statsBase = (nint)stats;
-        nint partialBase = (nint)partials.Pointer, gqBase = (nint)gq.Pointer, scaleBase = (nint)gvScale.Pointer;
+        nint bs = (nint)bias, statsBase = (nint)stats, gqBase = (nint)gq, scaleBase = (nint)scale, partialBase = (nint)partials.Pointer;
+        var gradients = new OutputGradients(gradPre, gradPost, gradRes);
         var alphas = new[] { alpha[0], alpha[1], alpha[2] };
-        T invWidth = T.One / T.CreateTruncating(d);
-
-        int block = ColumnBlock(m);
-        chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, chunk) =>
+        T invWidth = T.One / T.CreateTruncating(shape.Width);
+        chunks.Run((start, end, chunk) =>
         {
-            T* gPhiT = (T*)partialBase + (long)chunk * partialSize;
-            T* gB = gPhiT + (long)m * ld;
+            T* gB = (T*)partialBase + (long)chunk * partialSize;
             T* gA = gB + m;
-            var gradients = new OutputGradients((T*)gPre, (T*)gPost, (T*)gRes);
             for (long token = start; token < end; token++)
-            {
                 ((T*)scaleBase)[token] = ChainToProjections(token, n, m, (T*)statsBase + token * (m + 1), (T*)bs, alphas,
                     gradients, (T*)gqBase + token * m, gB, gA) * invWidth;
-            }
-
-            // φᵀ and the gφᵀ partial go in column blocks small enough to stay in L1 while every token
-            // of the chunk passes over them; x and gx are still read and written once in all.
-            for (int from = 0; from < d; from += block)
-            {
-                int to = Math.Min(d, from + block);
-                for (long token = start; token < end; token += Tile)
-                {
-                    int count = (int)Math.Min(Tile, end - token);
-                    var tile = new TokenTile(
-                        TokenRow((T*)xs, token, 0, count, d), TokenRow((T*)xs, token, 1, count, d),
-                        TokenRow((T*)xs, token, 2, count, d), TokenRow((T*)xs, token, 3, count, d),
-                        (T*)gqBase + token * m, (T*)scaleBase + token, (T*)gx + token * d, count);
-                    AccumulateTile((T*)phiRows, gPhiT, tile, m, d, ld, from, to);
-                }
-            }
         });
 
-        Reduce(partials.Pointer, chunks.Count, partialSize, m, d, ld, gradPhi, gradBias, gradAlpha);
+        T* sum = partials.Pointer;
+        for (int c = 1; c < chunks.Count; c++)
+            VectorMath<T>.Add(sum, partials.Pointer + (long)c * partialSize, partialSize);
+        for (int k = 0; k < m; k++)
+            gradBias[k] = sum[k];
+        for (int g = 0; g < 3; g++)
+            gradAlpha[g] = sum[m + g];
     }
 
     /// <summary>
@@ -210,114 +187,6 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
             T s = VectorMath<T>.Sigmoid(z);
             return s * (T.One - s);
         }
-    }
-
-    /// <summary>Up to four consecutive tokens of a chunk, as the backward's inner loop sees them.</summary>
-    private readonly struct TokenTile(T* v0, T* v1, T* v2, T* v3, T* gq, T* scale, T* gradX, int count)
-    {
-        public readonly T* V0 = v0, V1 = v1, V2 = v2, V3 = v3;
-        /// <summary>The tile's gq rows, m apart, and the factors of v in gv.</summary>
-        public readonly T* Gq = gq, Scale = scale;
-        public readonly T* GradX = gradX;
-        public readonly int Count = count;
-    }
-
-    /// <summary>Columns per block of φᵀ so that the block and its gradient partial fit in about 16 KiB.</summary>
-    private static int ColumnBlock(int m)
-    {
-        int columns = 16 * 1024 / (2 * m * sizeof(T));
-        return Math.Max(Width, columns / Width * Width);
-    }
-
-    /// <summary>
-    /// For a tile of tokens and columns [from, to): gv = φ·gq + scale·v into the tile's gradX, and
-    /// gφᵀ += gq ⊗ v into the chunk's partial, one pass over φᵀ for the whole tile.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AccumulateTile(T* phiT, T* gPhiT, TokenTile tile, int m, int d, int ld, int from, int to)
-    {
-        T* v0 = tile.V0, v1 = tile.V1, v2 = tile.V2, v3 = tile.V3, gq = tile.Gq, scale = tile.Scale, gradX = tile.GradX;
-        int count = tile.Count;
-        int w = Width;
-        int i = from;
-        for (; i <= to - w; i += w)
-        {
-            var x0 = VectorMath<T>.Load(v0 + i);
-            var x1 = VectorMath<T>.Load(v1 + i);
-            var x2 = VectorMath<T>.Load(v2 + i);
-            var x3 = VectorMath<T>.Load(v3 + i);
-            var a0 = x0 * scale[0];
-            var a1 = x1 * scale[1];
-            var a2 = x2 * scale[2];
-            var a3 = x3 * scale[3];
-            for (int k = 0; k < m; k++)
-            {
-                long at = (long)k * ld + i;
-                var phi = VectorMath<T>.Load(phiT + at);
-                var q0 = new Vector<T>(gq[k]);
-                var q1 = new Vector<T>(gq[m + k]);
-                var q2 = new Vector<T>(gq[2 * m + k]);
-                var q3 = new Vector<T>(gq[3 * m + k]);
-                a0 = VectorMath<T>.MultiplyAdd(phi, q0, a0);
-                a1 = VectorMath<T>.MultiplyAdd(phi, q1, a1);
-                a2 = VectorMath<T>.MultiplyAdd(phi, q2, a2);
-                a3 = VectorMath<T>.MultiplyAdd(phi, q3, a3);
-                var gPhi = VectorMath<T>.MultiplyAdd(x0, q0, VectorMath<T>.Load(gPhiT + at));
-                gPhi = VectorMath<T>.MultiplyAdd(x1, q1, gPhi);
-                gPhi = VectorMath<T>.MultiplyAdd(x2, q2, gPhi);
-                VectorMath<T>.Store(gPhiT + at, VectorMath<T>.MultiplyAdd(x3, q3, gPhi));
-            }
-            StoreRows(gradX, d, i, count, a0, a1, a2, a3);
-        }
-        T* xs = stackalloc T[Tile];
-        for (; i < to; i++)
-        {
-            xs[0] = v0[i];
-            xs[1] = v1[i];
-            xs[2] = v2[i];
-            xs[3] = v3[i];
-            for (int t = 0; t < count; t++)
-            {
-                T acc = xs[t] * scale[t];
-                for (int k = 0; k < m; k++)
-                    acc += phiT[(long)k * ld + i] * gq[t * m + k];
-                gradX[(long)t * d + i] = acc;
-            }
-            for (int k = 0; k < m; k++)
-            {
-                T sum = T.Zero;
-                for (int t = 0; t < Tile; t++)
-                    sum += gq[t * m + k] * xs[t];
-                gPhiT[(long)k * ld + i] += sum;
-            }
-        }
-    }
-
-    private static void StoreRows(T* gradX, int d, int i, int count, Vector<T> a0, Vector<T> a1, Vector<T> a2, Vector<T> a3)
-    {
-        VectorMath<T>.Store(gradX + i, a0);
-        if (count > 1) VectorMath<T>.Store(gradX + d + i, a1);
-        if (count > 2) VectorMath<T>.Store(gradX + 2L * d + i, a2);
-        if (count > 3) VectorMath<T>.Store(gradX + 3L * d + i, a3);
-    }
-
-    /// <summary>
-    /// Adds the chunks' partials into the first, in chunk order, and lays gφ back out as [nC, m].
-    /// With no tokens there is one partial, all zeros.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Reduce(T* partials, int count, int size, int m, int d, int ld, T* gradPhi, T* gradBias, T* gradAlpha)
-    {
-        T* sum = partials;
-        for (int c = 1; c < count; c++)
-            VectorMath<T>.Add(sum, partials + (long)c * size, size);
-        for (int k = 0; k < m; k++)
-            for (int i = 0; i < d; i++)
-                gradPhi[(long)i * m + k] = sum[(long)k * ld + i];
-        for (int k = 0; k < m; k++)
-            gradBias[k] = sum[(long)m * ld + k];
-        for (int g = 0; g < 3; g++)
-            gradAlpha[g] = sum[(long)m * ld + m + g];
     }
 
     /// <summary>Row <paramref name="t"/> of a tile, or the tile's last real row where the tile is short.</summary>
