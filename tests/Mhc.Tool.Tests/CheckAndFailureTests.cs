@@ -1,0 +1,102 @@
+using System.Text;
+using Mhc.Tool.Conversion;
+
+namespace Mhc.Tool.Tests;
+
+public class CheckAndFailureTests
+{
+    [Fact]
+    public async Task CheckReportsConvertibleSitesWithoutChangingAnything()
+    {
+        using var project = new SampleProject();
+        var before = project.Snapshot();
+        var (code, console) = await TestConsole.RunAsync("check", project.ProjectPath, "-q");
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Contains("Model.cs(", console.Output);
+        Assert.Contains("info MHC0001", console.Output);
+        Assert.Equal(before, project.Snapshot());
+    }
+
+    [Fact]
+    public async Task CheckFailsOnAStreamShapeError()
+    {
+        // A converted model whose streams are collapsed inside the block stack (MHC1001).
+        using var project = new SampleProject();
+        var (converted, _) = await TestConsole.RunAsync("convert", project.ProjectPath, "-q");
+        Assert.Equal(ExitCodes.Success, converted);
+        var source = File.ReadAllText(project.SourcePath);
+        File.WriteAllText(project.SourcePath, source.Replace(
+            "foreach (var block in h) x = block.forward(x);",
+            "foreach (var block in h) { x = block.forward(x); x = HyperStreams.Expand(HyperStreams.Reduce(x), Block.HyperConnectionStreams); }"));
+
+        var (code, console) = await TestConsole.RunAsync("check", project.ProjectPath, "-q");
+
+        Assert.Equal(ExitCodes.ChangesOrErrorsFound, code);
+        Assert.Contains("error MHC1001", console.Output);
+    }
+
+    [Fact]
+    public async Task ProjectThatDoesNotRestoreIsRefused()
+    {
+        using var project = new SampleProject(extraProjectXml: """
+              <ItemGroup>
+                <PackageReference Include="Mhc.Package.That.Does.Not.Exist" Version="1.0.0" />
+              </ItemGroup>
+            """);
+        var before = project.Snapshot();
+        var (code, console) = await TestConsole.RunAsync("convert", project.ProjectPath, "-q");
+        Assert.Equal(ExitCodes.ProjectLoadFailed, code);
+        Assert.Contains("did not restore", console.ErrorOutput);
+        Assert.Equal(before, project.Snapshot());
+    }
+
+    [Fact]
+    public async Task SolutionWithOneBrokenProjectChangesNothing()
+    {
+        using var good = new SampleProject();
+        var brokenDirectory = Path.Combine(good.Directory, "Broken");
+        Directory.CreateDirectory(brokenDirectory);
+        File.WriteAllText(Path.Combine(brokenDirectory, "Broken.csproj"),
+            "<Project Sdk=\"Microsoft.NET.Sdk\"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>");
+        File.WriteAllText(Path.Combine(brokenDirectory, "Oops.cs"), "public class Oops { int x = ; }");
+        // The sample project would otherwise compile the broken project's sources too.
+        File.WriteAllText(good.ProjectPath, File.ReadAllText(good.ProjectPath).Replace("</Project>",
+            "  <ItemGroup><Compile Remove=\"Broken/**\" /></ItemGroup>\n</Project>"));
+        await ProcessRunner.RunOrFailAsync("dotnet", good.Directory, "new", "sln", "-n", "Both", "--format", "sln");
+        await ProcessRunner.RunOrFailAsync("dotnet", good.Directory, "sln", "Both.sln", "add", good.ProjectPath, Path.Combine(brokenDirectory, "Broken.csproj"));
+        var before = good.Snapshot();
+
+        var (code, console) = await TestConsole.RunAsync("convert", Path.Combine(good.Directory, "Both.sln"), "-q");
+
+        Assert.Equal(ExitCodes.ProjectLoadFailed, code);
+        Assert.Contains("Broken", console.ErrorOutput);
+        Assert.Equal(before, good.Snapshot());
+    }
+
+    [Fact]
+    public void FailedWriteHalfwayRestoresEveryFile()
+    {
+        var dir = Directory.CreateTempSubdirectory("mhc-changeset-").FullName;
+        try
+        {
+            var first = Path.Combine(dir, "a.cs");
+            var second = Path.Combine(dir, "b.cs");
+            File.WriteAllText(first, "old a");
+            Directory.CreateDirectory(second); // replacing a folder with a file fails after a.cs was replaced
+            var changes = new ChangeSet([
+                new FileChange(first, "old a", "new a", new UTF8Encoding(false)),
+                new FileChange(second, "", "new b", new UTF8Encoding(false)),
+            ]);
+
+            var e = Assert.Throws<ToolException>(changes.Commit);
+
+            Assert.Equal(ExitCodes.WriteFailed, e.ExitCode);
+            Assert.Equal("old a", File.ReadAllText(first));
+            Assert.Empty(Directory.GetFiles(dir, "*.tmp"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
