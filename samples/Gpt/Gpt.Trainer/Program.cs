@@ -49,7 +49,7 @@ public sealed class Program
     [Option("--data <FILE>", "Train on this text file (e.g. Tiny Shakespeare) instead of the built-in generated text.", CommandOptionType.SingleValue)]
     public string? Data { get; set; }
 
-    [Option("--out <DIR>", "Save the trained model here (model.bin + checkpoint.json).", CommandOptionType.SingleValue)]
+    [Option("--out <DIR>", "Save the trained model and the evaluation log here (model.bin, checkpoint.json, log.csv).", CommandOptionType.SingleValue)]
     public string? Out { get; set; }
 
     [Option("--resume <DIR>", "Start from a checkpoint written by --out (its shape and connection win).", CommandOptionType.SingleValue)]
@@ -104,7 +104,8 @@ public sealed class Program
                 if (Out is not null)
                 {
                     new Checkpoint(connection, shape, corpus.Tokenizer.Alphabet, (resumed?.Steps ?? 0) + Steps).Save(Out, model);
-                    console.WriteLine($"saved to {Out}");
+                    File.WriteAllText(Path.Combine(Out, "log.csv"), TrainingLog.ToCsv(run.History));
+                    console.WriteLine($"saved to {Out} (model.bin, checkpoint.json, log.csv)");
                 }
                 if (Generate > 0)
                     console.WriteLine("--- sample ---\n" + Sampler.Generate(model, corpus.Tokenizer, Prompt, Generate, shape.Context, 0.8, (ulong)Seed));

@@ -116,4 +116,25 @@ public sealed class SampleGptTests : IDisposable
         var e = Assert.Throws<FileNotFoundException>(() => TextCorpus.Load(Path.Combine(_dir, "missing.txt"), 64));
         Assert.Contains("--data", e.Message);
     }
+
+    [Fact]
+    public void ShortTrainingRunLowersTheLossAndLogsEveryEvaluation()
+    {
+        manual_seed(2);
+        using var corpus = TextCorpus.Load(path: null, minimumLength: (int)Shape.Context);
+        using var model = ModelFactory.Create(Connection.Mhc, Shape with { Vocabulary = corpus.Tokenizer.VocabularySize });
+        var log = new StringWriter();
+        var run = new TrainingRun(model, corpus, Shape.Context, new TrainingSettings(Steps: 30, Batch: 8, LearningRate: 3e-3, EvalInterval: 10, ProbeInterval: 10, Seed: 2), log);
+
+        run.Run();
+
+        Assert.Equal(new[] { 10, 20, 30 }, run.History.Select(p => p.Step));
+        Assert.True(run.History[^1].ValidationLoss < run.History[0].ValidationLoss, log.ToString());
+        Assert.All(run.History, p => Assert.InRange(p.Gains!.Connections[0].Forward.Max, 1 - 1e-6, 1 + 1e-6));
+        var csv = TrainingLog.ToCsv(run.History).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(TrainingLog.Header, csv[0]);
+        Assert.Equal(4, csv.Length);
+        Assert.StartsWith("30,", csv[3]);
+        Assert.Equal(7, csv[3].Split(',').Length);
+    }
 }
