@@ -31,16 +31,23 @@ internal sealed class ElfImage
         ushort shnum = U16(0x3C);
         if (shoff == 0 || shnum == 0 || shentsize < 64 || shoff + (ulong)shnum * shentsize > (ulong)bytes.Length)
             throw new FormatException("The ELF file has no readable section header table.");
+        const uint ShtNobits = 8;
         for (int i = 0; i < shnum; i++)
         {
             int at = checked((int)shoff + i * shentsize);
-            _sections.Add(new Section(
+            var section = new Section(
                 Type: U32(at + 4),
                 Offset: checked((int)U64(at + 0x18)),
                 Size: checked((int)U64(at + 0x20)),
                 Link: (int)U32(at + 0x28),
                 Info: (int)U32(at + 0x2C),
-                EntrySize: checked((int)U64(at + 0x38))));
+                EntrySize: checked((int)U64(at + 0x38)));
+            // Every section read later must lie inside the file and link to a real section.
+            if (section.Type != ShtNobits && (section.Offset < 0 || section.Size < 0 || (long)section.Offset + section.Size > bytes.Length))
+                throw new FormatException($"Section {i} lies outside the file.");
+            if (section.Link < 0 || section.Link >= shnum)
+                throw new FormatException($"Section {i} links to a section that does not exist.");
+            _sections.Add(section);
         }
     }
 
@@ -171,8 +178,10 @@ internal sealed class ElfImage
     private string ReadString(Section strtab, uint offset)
     {
         int start = strtab.Offset + (int)offset;
+        int limit = strtab.Offset + strtab.Size;
+        if (offset >= (uint)strtab.Size) throw new FormatException("A name points outside its string table.");
         int end = start;
-        while (end < _bytes.Length && _bytes[end] != 0) end++;
+        while (end < limit && _bytes[end] != 0) end++;
         return Encoding.ASCII.GetString(_bytes, start, end - start);
     }
 

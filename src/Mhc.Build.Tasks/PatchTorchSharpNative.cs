@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
@@ -26,19 +27,47 @@ public sealed class PatchTorchSharpNative : Task
             : LibStdCxxPath;
         if (libstdcxx is null || !System.IO.File.Exists(libstdcxx))
         {
-            Log.LogMessage(MessageImportance.Normal, "Mhc: no libstdc++.so.6 found; TorchSharp's native library left as it is.");
+            if (!string.IsNullOrEmpty(LibStdCxxPath))
+                Log.LogWarning(null, "MHCB002", null, null, 0, 0, 0, 0,
+                    $"MhcLibStdCxxPath '{LibStdCxxPath}' does not exist; TorchSharp's native library was left as it is.");
+            else
+                Log.LogMessage(MessageImportance.Normal, "Mhc: no libstdc++.so.6 found; TorchSharp's native library left as it is.");
             return true;
         }
 
-        var available = SystemLibrary.DefinedVersions(libstdcxx);
+        HashSet<string>? available;
+        try
+        {
+            available = SystemLibrary.DefinedVersions(libstdcxx);
+        }
+        catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException or FormatException or OverflowException)
+        {
+            available = null;
+        }
+        if (available is null)
+        {
+            Log.LogMessage(MessageImportance.Normal, $"Mhc: cannot read the versions of {libstdcxx}; TorchSharp's native library left as it is.");
+            return true;
+        }
+
         foreach (var file in Files.Select(f => f.ItemSpec).Where(System.IO.File.Exists))
         {
-            var result = VersionNeedPatcher.Apply(file, available);
+            PatchResult result;
+            try
+            {
+                result = VersionNeedPatcher.Apply(file, available);
+            }
+            catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException or FormatException or OverflowException)
+            {
+                // Never fail the user's build over this: at worst TorchSharp fails to load, as without Mhc.
+                Log.LogWarning(null, "MHCB003", null, file, 0, 0, 0, 0, $"could not inspect TorchSharp's native library: {e.Message}");
+                continue;
+            }
             switch (result.Status)
             {
                 case PatchStatus.Patched:
                     Log.LogMessage(MessageImportance.High,
-                        $"Mhc: {file}: marked {string.Join(", ", result.Versions)} weak; {libstdcxx} lacks them and the library never calls into them.");
+                        $"Mhc: {file}: marked {string.Join(", ", result.Versions)} weak; {libstdcxx} does not define {(result.Versions.Count == 1 ? "it" : "them")} and the library never calls into {(result.Versions.Count == 1 ? "it" : "them")}.");
                     break;
                 case PatchStatus.Unfixable:
                     Log.LogWarning(null, "MHCB001", null, file, 0, 0, 0, 0,

@@ -62,8 +62,7 @@ internal static class VersionNeedPatcher
         try
         {
             File.WriteAllBytes(temp, bytes);
-            File.Delete(path);
-            File.Move(temp, path);
+            File.Replace(temp, path, destinationBackupFileName: null); // a rename: atomic, and a new inode
         }
         finally
         {
@@ -90,7 +89,7 @@ internal static class SystemLibrary
         return directories.Select(d => Path.Combine(d, fileName)).FirstOrDefault(File.Exists);
     }
 
-    public static HashSet<string> DefinedVersions(string libraryPath) =>
-        ElfImage.TryParse(File.ReadAllBytes(libraryPath))?.DefinedVersions()
-        ?? new HashSet<string>(StringComparer.Ordinal);
+    /// <summary>The versions a library defines, or null when it is not an ELF64 image this reader understands.</summary>
+    public static HashSet<string>? DefinedVersions(string libraryPath) =>
+        ElfImage.TryParse(File.ReadAllBytes(libraryPath))?.DefinedVersions();
 }

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using static TorchSharp.torch;
 
 namespace Mhc.Runtime;
@@ -23,31 +24,32 @@ public static class HyperConnections
             .ToList();
     }
 
-    [ThreadStatic] private static List<Func<HyperConnectionOptions, HyperConnectionOptions>>? t_overrides;
+    // Flows with the async context, so a scope holds across awaits; each scope restores what it replaced.
+    private static readonly AsyncLocal<ImmutableList<Func<HyperConnectionOptions, HyperConnectionOptions>>?> s_overrides = new();
 
     /// <summary>
-    /// Changes the options of every <see cref="HyperConnection"/> constructed on this thread until the
-    /// returned scope is disposed — the way to pick the kind (mHC, HC, residual), the implementation or
-    /// the Sinkhorn iterations at run time for models whose construction code is generated. Scopes nest;
-    /// inner changes apply last. Changing <c>Streams</c> here does not change the count the model passes
-    /// to <see cref="HyperStreams.Expand"/>, so leave it to the model.
+    /// Changes the options of every <see cref="HyperConnection"/> constructed in this (async) context
+    /// until the returned scope is disposed — the way to pick the kind (mHC, HC, residual), the
+    /// implementation or the Sinkhorn iterations at run time for models whose construction code is
+    /// generated. Scopes nest; inner changes apply last. Changing <c>Streams</c> here does not change the
+    /// count the model passes to <see cref="HyperStreams.Expand"/>, so leave it to the model.
     /// </summary>
     public static IDisposable OverrideOptions(Func<HyperConnectionOptions, HyperConnectionOptions> change)
     {
         ArgumentNullException.ThrowIfNull(change);
-        (t_overrides ??= new()).Add(change);
-        return new OverrideScope(change);
+        var previous = s_overrides.Value;
+        s_overrides.Value = (previous ?? ImmutableList<Func<HyperConnectionOptions, HyperConnectionOptions>>.Empty).Add(change);
+        return new OverrideScope(previous);
     }
 
     internal static HyperConnectionOptions ApplyOverrides(HyperConnectionOptions options)
     {
-        if (t_overrides is null) return options;
-        foreach (var change in t_overrides)
+        foreach (var change in s_overrides.Value ?? ImmutableList<Func<HyperConnectionOptions, HyperConnectionOptions>>.Empty)
             options = change(options) ?? throw new InvalidOperationException("An options override returned null.");
         return options;
     }
 
-    private sealed class OverrideScope(Func<HyperConnectionOptions, HyperConnectionOptions> change) : IDisposable
+    private sealed class OverrideScope(ImmutableList<Func<HyperConnectionOptions, HyperConnectionOptions>>? previous) : IDisposable
     {
         private bool _disposed;
 
@@ -55,9 +57,7 @@ public static class HyperConnections
         {
             if (_disposed) return;
             _disposed = true;
-            // The innermost scope is normally the last one added; remove that occurrence.
-            int index = t_overrides?.LastIndexOf(change) ?? -1;
-            if (index >= 0) t_overrides!.RemoveAt(index);
+            s_overrides.Value = previous;
         }
     }
 

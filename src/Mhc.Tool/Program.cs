@@ -33,6 +33,26 @@ public static class Program
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static Task<int> RunAsync(IConsole console, string[] args) =>
-        CommandLineApplication.ExecuteAsync<MhcCommand>(console, args);
+    internal static Task<int> RunAsync(IConsole console, string[] args)
+    {
+        using var app = new CommandLineApplication<MhcCommand>(console);
+        app.Conventions.UseDefaultConventions();
+        // Bad values ([Range]) and unknown options are the user's input, not a bug: exit code 4, not 1.
+        app.ValidationErrorHandler = result =>
+        {
+            console.Error.WriteLine($"error: {result.ErrorMessage}");
+            return ExitCodes.InvalidInput;
+        };
+        foreach (var command in app.Commands)
+            command.ValidationErrorHandler = app.ValidationErrorHandler;
+        try
+        {
+            return Task.FromResult(app.Execute(args));
+        }
+        catch (CommandParsingException e)
+        {
+            console.Error.WriteLine($"error: {e.Message} (see --help)");
+            return Task.FromResult(ExitCodes.InvalidInput);
+        }
+    }
 }

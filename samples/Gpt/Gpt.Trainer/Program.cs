@@ -76,7 +76,8 @@ public sealed class Program
         {
             Mhc.Runtime.CpuAllocator.ReuseFreedMemory();
             manual_seed(Seed);
-            using var corpus = TextCorpus.Load(Data, Context);
+            // On --resume the checkpoint's context decides how long the windows are.
+            using var corpus = TextCorpus.Load(Data, Resume is null ? Context : (int)Checkpoint.Peek(Resume).Shape.Context);
             var connection = Enum.Parse<Connection>(ConnectionName, ignoreCase: true);
             Checkpoint? resumed = null;
             nn.Module<Tensor, Tensor> model;
@@ -95,6 +96,8 @@ public sealed class Program
             using (model)
             {
                 var shape = resumed?.Shape ?? new ModelShape(corpus.Tokenizer.VocabularySize, Context, Layers, Width, Heads);
+                if (Generate > 0)
+                    corpus.Tokenizer.Encode(Prompt); // a prompt the text cannot spell fails now, not after training
                 console.WriteLine($"GPT with {connection} connections: {shape.Layers} layers, width {shape.Width}, {shape.Heads} heads, context {shape.Context}, " +
                                   $"{model.parameters().Sum(p => p.numel()):N0} parameters; {corpus.Source}, {corpus.Train.numel() + corpus.Validation.numel():N0} characters.");
                 var run = new TrainingRun(model, corpus, shape.Context,

@@ -99,29 +99,57 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
         var activationType = streams.dtype;
         var computeType = StreamShape.ComputeType(activationType, nameof(streams));
 
-        using var scope = NewDisposeScope();
-        var x = streams.to_type(computeType).contiguous();
-        var output = Kind switch
+        // The branch runs outside this connection's dispose scopes: tensors it creates or keeps (a cached
+        // mask, a KV cache) belong to it and to the caller, exactly as before the conversion.
+        Mixing mixing;
+        using (var scope = NewDisposeScope())
         {
-            ConnectionKind.Mhc => ForwardMhc(x, branch, activationType, computeType),
-            ConnectionKind.Hc => ForwardHc(x, branch, activationType, computeType),
-            _ => ForwardResidual(x, branch, activationType, computeType),
-        };
-        return output.to_type(activationType).MoveToOuterDisposeScope();
+            var x = streams.to_type(computeType).contiguous();
+            // The fused kernels are CPU kernels; tensors elsewhere take the reference composition.
+            var impl = x.device_type == DeviceType.CPU ? Options.Implementation : OpsImplementation.Reference;
+            mixing = Kind switch
+            {
+                ConnectionKind.Mhc => MixMhc(x, computeType, impl),
+                ConnectionKind.Hc => MixHc(x, computeType, impl),
+                _ => MixResidual(x, computeType, impl),
+            };
+            mixing = mixing with { Input = mixing.Input.to_type(activationType) };
+            scope.MoveToOuter(mixing.Tensors);
+        }
+
+        using (mixing)
+        {
+            var f = InvokeBranch(branch, mixing.Input);
+            using var scope = NewDisposeScope();
+            var fc = f.to_type(computeType).contiguous();
+            var output = Kind == ConnectionKind.Residual
+                ? mixing.X + fc.unsqueeze(-2)
+                : MhcOps.Merge(mixing.X, mixing.HRes!, mixing.Post!, fc, mixing.Implementation);
+            return output.to_type(activationType).MoveToOuterDisposeScope();
+        }
     }
 
-    private Tensor ForwardMhc(Tensor x, Func<Tensor, Tensor> branch, ScalarType activationType, ScalarType computeType)
+    /// <summary>What a connection computes before its branch runs, held across the branch call.</summary>
+    private sealed record Mixing(Tensor X, Tensor Input, Tensor? Post, Tensor? HRes, OpsImplementation Implementation) : IDisposable
     {
-        var impl = Options.Implementation;
+        public IEnumerable<IDisposable> Tensors => new[] { X, Input, Post, HRes }.OfType<IDisposable>();
+
+        public void Dispose()
+        {
+            foreach (var tensor in Tensors) tensor.Dispose();
+        }
+    }
+
+    private Mixing MixMhc(Tensor x, ScalarType computeType, OpsImplementation impl)
+    {
         var (pre, post, logits) = MhcOps.Coefficients(
             x, As(phi!, computeType), As(bias!, computeType), As(alpha!, computeType), Options.RmsEpsilon, impl);
         var hRes = MhcOps.Sinkhorn(logits, Options.SinkhornIterations, impl);
         Recorder?.Record(this, hRes);
-        var f = InvokeBranch(branch, MhcOps.PreMix(x, pre, impl), activationType, computeType);
-        return MhcOps.Merge(x, hRes, post, f, impl);
+        return new Mixing(x, MhcOps.PreMix(x, pre, impl), post, hRes, impl);
     }
 
-    private Tensor ForwardHc(Tensor x, Func<Tensor, Tensor> branch, ScalarType activationType, ScalarType computeType)
+    private Mixing MixHc(Tensor x, ScalarType computeType, OpsImplementation impl)
     {
         var scales = As(alpha!, computeType);
         var normalized = x / (x.square().mean(new long[] { -1 }, keepdim: true) + Options.RmsEpsilon).sqrt();
@@ -129,31 +157,28 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
         var post = scales[1] * normalized.matmul(As(theta_post!, computeType)).tanh() + As(b_post!, computeType);
         var hRes = (scales[2] * normalized.matmul(As(theta_res!, computeType)).tanh() + As(b_res!, computeType)).contiguous();
         Recorder?.Record(this, hRes);
-        var impl = Options.Implementation;
-        var f = InvokeBranch(branch, MhcOps.PreMix(x, pre.contiguous(), impl), activationType, computeType);
-        return MhcOps.Merge(x, hRes, post.contiguous(), f, impl);
+        return new Mixing(x, MhcOps.PreMix(x, pre.contiguous(), impl), post.contiguous(), hRes, impl);
     }
 
-    private Tensor ForwardResidual(Tensor x, Func<Tensor, Tensor> branch, ScalarType activationType, ScalarType computeType)
+    private Mixing MixResidual(Tensor x, ScalarType computeType, OpsImplementation impl)
     {
         if (Recorder is not null)
         {
-            var identity = eye(Streams, dtype: computeType).expand(x.shape[..^1].Append(Streams).ToArray());
+            var identity = eye(Streams, dtype: computeType, device: x.device).expand(x.shape[..^1].Append(Streams).ToArray());
             Recorder.Record(this, identity);
         }
-        var f = InvokeBranch(branch, x.mean(new long[] { -2 }), activationType, computeType);
-        return x + f.unsqueeze(-2);
+        return new Mixing(x, x.mean(new long[] { -2 }), null, null, impl);
     }
 
-    private Tensor InvokeBranch(Func<Tensor, Tensor> branch, Tensor h, ScalarType activationType, ScalarType computeType)
+    private Tensor InvokeBranch(Func<Tensor, Tensor> branch, Tensor h)
     {
-        var f = branch(h.to_type(activationType))
+        var f = branch(h)
             ?? throw new InvalidOperationException($"The branch of connection '{GetName()}' returned null.");
         if (!f.shape.SequenceEqual(h.shape))
             throw new InvalidOperationException(
                 $"The branch of connection '{GetName()}' returned {StreamShape.Format(f.shape)}, but it must return the shape it was given, " +
                 $"{StreamShape.Format(h.shape)} (one stream of width {Channels}). A branch that changes the width cannot be hyper-connected.");
-        return f.to_type(computeType).contiguous();
+        return f;
     }
 
     private static Tensor As(Tensor parameter, ScalarType type) => parameter.dtype == type ? parameter : parameter.to_type(type);

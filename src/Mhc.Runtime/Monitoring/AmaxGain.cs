@@ -12,7 +12,8 @@ public static class AmaxGain
     public static Tensor Forward(Tensor matrices)
     {
         RequireSquare(matrices);
-        using var rowSums = matrices.abs().sum(-1L);
+        using var abs = matrices.abs();
+        using var rowSums = abs.sum(-1L);
         return rowSums.amax(new long[] { -1 });
     }
 
@@ -20,7 +21,8 @@ public static class AmaxGain
     public static Tensor Backward(Tensor matrices)
     {
         RequireSquare(matrices);
-        using var columnSums = matrices.abs().sum(-2L);
+        using var abs = matrices.abs();
+        using var columnSums = abs.sum(-2L);
         return columnSums.amax(new long[] { -1 });
     }
 

@@ -16,6 +16,9 @@ internal static class SinkhornNumerics
     /// <summary>Sums below this are empty in float32: 1/sum² is still a normal number.</summary>
     public const float EmptySumSingle = 1e-18f;
 
+    /// <summary>Sums below this are empty in float16/bfloat16 on the reference path (float16's range is the narrow one).</summary>
+    public const double EmptySumHalf = 1e-2;
+
     /// <summary>Sums below this are empty in float64.</summary>
     public const double EmptySumDouble = 1e-150;
 }

@@ -24,9 +24,9 @@ public sealed class StreamReduce : nn.Module<Tensor, Tensor>
         Mode = mode;
         if (mode == ReduceMode.Learned)
         {
-            phi = nn.Parameter(zeros(streams * channels, streams));
             if (streams < 2)
                 throw new ArgumentOutOfRangeException(nameof(streams), streams, "A learned reduction needs at least 2 streams.");
+            phi = nn.Parameter(zeros(streams * channels, streams));
             bias = nn.Parameter(full(streams, ConnectionInit.Logit(1.0 / streams), dtype: ScalarType.Float32));
             alpha = nn.Parameter(full(1, alphaInit, dtype: ScalarType.Float32));
             register_parameter(nameof(phi), phi);

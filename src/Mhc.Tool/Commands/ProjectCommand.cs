@@ -25,12 +25,11 @@ internal abstract class ProjectCommand
 
     public async Task<int> OnExecuteAsync(IConsole console)
     {
-        // McMaster 2.3 passes no cancellation token; Ctrl+C ends the process before anything is written
-        // (writes happen last, all at once).
+        // McMaster 2.3 passes no cancellation token. Everything before the final write only reads, and
+        // the write itself replaces files one rename at a time after all new texts are on disk.
         var cancellationToken = CancellationToken.None;
         try
         {
-            Validate();
             var input = InputPath.Resolve(Path);
             var progress = new ConsoleProgress(console, Quiet);
             var (workspace, solution) = await WorkspaceLoader.LoadAsync(input, !NoRestore, progress, cancellationToken).ConfigureAwait(false);
@@ -40,8 +39,13 @@ internal abstract class ProjectCommand
                 var projects = new List<ProjectId>();
                 // A project given alone is converted alone: the projects it references are loaded only
                 // so that it compiles.
-                var candidates = solution.Projects.Where(p => p.Language == LanguageNames.CSharp
-                    && (input.IsSolution || string.Equals(p.FilePath, input.FullPath, StringComparison.Ordinal)));
+                // A multi-targeted project loads once per target framework; its sources are the same, so
+                // one of them is converted (several would count and edit every site once per target).
+                var candidates = solution.Projects
+                    .Where(p => p.Language == LanguageNames.CSharp
+                        && (input.IsSolution || string.Equals(p.FilePath, input.FullPath, StringComparison.Ordinal)))
+                    .GroupBy(p => p.FilePath ?? p.Name, StringComparer.Ordinal)
+                    .Select(g => g.First());
                 foreach (var project in candidates)
                     if (await MhcRules.HasTorchSharpModulesAsync(project, cancellationToken).ConfigureAwait(false))
                         projects.Add(project.Id);
@@ -57,14 +61,12 @@ internal abstract class ProjectCommand
             console.Error.WriteLine($"error: {e.Message}");
             return e.ExitCode;
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            console.Error.WriteLine("error: cancelled; nothing was written.");
+            console.Error.WriteLine($"error: unexpected failure, please report it: {e}");
             return ExitCodes.UnexpectedError;
         }
     }
-
-    protected virtual void Validate() { }
 
     protected abstract Task<int> RunAsync(IConsole console, Solution solution, IReadOnlyList<ProjectId> projects, MhcRules rules,
         SiteFilter filter, string root, IProgressReporter progress, CancellationToken cancellationToken);

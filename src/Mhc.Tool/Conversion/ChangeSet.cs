@@ -10,9 +10,17 @@ internal sealed record FileChange(string Path, string OldText, string NewText, E
 /// beside its target first, then the temporaries replace the targets; if any step fails, the files
 /// already replaced get their old bytes back and the temporaries are removed.
 /// </summary>
-internal sealed class ChangeSet(IReadOnlyList<FileChange> changes)
+internal sealed class ChangeSet
 {
-    public IReadOnlyList<FileChange> Changes { get; } = changes;
+    public ChangeSet(IReadOnlyList<FileChange> changes)
+    {
+        var duplicate = changes.GroupBy(c => c.Path, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new InvalidOperationException($"'{duplicate.Key}' would be written twice in one conversion.");
+        Changes = changes;
+    }
+
+    public IReadOnlyList<FileChange> Changes { get; }
 
     public bool IsEmpty => Changes.Count == 0;
 
@@ -30,8 +38,10 @@ internal sealed class ChangeSet(IReadOnlyList<FileChange> changes)
             foreach (var change in Changes)
             {
                 var temp = change.Path + ".mhc-" + Guid.NewGuid().ToString("N")[..8] + ".tmp";
+                temporaries.Add((temp, change)); // before writing, so a half-written temporary is removed too
                 File.WriteAllText(temp, change.NewText, change.Encoding);
-                temporaries.Add((temp, change));
+                if (!OperatingSystem.IsWindows() && File.Exists(change.Path))
+                    File.SetUnixFileMode(temp, File.GetUnixFileMode(change.Path)); // the rename must not reset permissions
             }
             foreach (var (temp, change) in temporaries)
             {

@@ -13,13 +13,19 @@ internal static class ProjectFileEditor
     public const string RuntimePackage = "Mhc.Runtime";
     public const string AnalyzersPackage = "Mhc.Analyzers";
 
+    /// <summary>The tool's own package version (prerelease label included, build metadata dropped): the runtime it pairs with.</summary>
     public static string PackageVersion { get; } =
-        typeof(ProjectFileEditor).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.1.0";
+        (typeof(ProjectFileEditor).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.1.0")
+        .Split('+')[0];
 
     /// <summary>The edited project file, or null when it already has everything.</summary>
     public static FileChange? Edit(string projectPath, int? streams, int? iterations, List<string> notes)
     {
-        var oldText = File.ReadAllText(projectPath);
+        var bytes = File.ReadAllBytes(projectPath);
+        bool bom = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF;
+        var oldText = new UTF8Encoding(false).GetString(bytes, bom ? 3 : 0, bytes.Length - (bom ? 3 : 0));
+        string newline = oldText.Contains("\r\n") ? "\r\n" : "\n";
         var document = XDocument.Parse(oldText, LoadOptions.PreserveWhitespace);
         var root = document.Root ?? throw new ToolException(ExitCodes.ProjectLoadFailed, $"'{projectPath}' has no root element.");
         var ns = root.Name.Namespace;
@@ -34,21 +40,21 @@ internal static class ProjectFileEditor
                 var reference = new XElement(ns + "PackageReference", new XAttribute("Include", package));
                 if (!centrallyManaged) reference.Add(new XAttribute("Version", PackageVersion));
                 if (package == AnalyzersPackage) reference.Add(new XAttribute("PrivateAssets", "all"));
-                group.Add(Environment.NewLine + "    ", reference);
+                group.Add(newline + "    ", reference);
             }
-            group.Add(Environment.NewLine + "  ");
-            root.Add("  ", group, Environment.NewLine);
+            group.Add(newline + "  ");
+            root.Add("  ", group, newline);
             notes.Add($"{Path.GetFileName(projectPath)}: added PackageReference {string.Join(" and ", missing)}" +
                       (centrallyManaged ? $" (central package management: add PackageVersion entries for them, version {PackageVersion})" : $" {PackageVersion}"));
         }
 
-        SetProperty(root, ns, "MhcStreams", streams, projectPath, notes);
-        SetProperty(root, ns, "MhcSinkhornIterations", iterations, projectPath, notes);
+        SetProperty(root, ns, "MhcStreams", streams, projectPath, notes, newline);
+        SetProperty(root, ns, "MhcSinkhornIterations", iterations, projectPath, notes, newline);
 
         var body = document.ToString(SaveOptions.DisableFormatting);
-        var newText = document.Declaration is null ? body : document.Declaration + Environment.NewLine + body;
-        if (oldText.EndsWith('\n') && !newText.EndsWith('\n')) newText += Environment.NewLine;
-        return newText == oldText ? null : new FileChange(projectPath, oldText, newText, new UTF8Encoding(false));
+        var newText = document.Declaration is null ? body : document.Declaration + (body.StartsWith('\n') || body.StartsWith('\r') ? "" : newline) + body;
+        if (oldText.EndsWith('\n') && !newText.EndsWith('\n')) newText += newline;
+        return newText == oldText ? null : new FileChange(projectPath, oldText, newText, new UTF8Encoding(bom));
     }
 
     private static bool References(XElement root, string package) =>
@@ -56,7 +62,7 @@ internal static class ProjectFileEditor
             (e.Name.LocalName == "PackageReference" && string.Equals((string?)e.Attribute("Include"), package, StringComparison.OrdinalIgnoreCase))
             || (e.Name.LocalName == "ProjectReference" && ((string?)e.Attribute("Include") ?? "").Replace('\\', '/').EndsWith("/" + package + ".csproj", StringComparison.OrdinalIgnoreCase)));
 
-    private static void SetProperty(XElement root, XNamespace ns, string name, int? value, string projectPath, List<string> notes)
+    private static void SetProperty(XElement root, XNamespace ns, string name, int? value, string projectPath, List<string> notes, string newline)
     {
         if (value is null) return;
         var existing = root.Elements(ns + "PropertyGroup").Elements(ns + name).FirstOrDefault();
@@ -70,10 +76,10 @@ internal static class ProjectFileEditor
             var group = root.Elements(ns + "PropertyGroup").FirstOrDefault(g => g.Attribute("Condition") is null);
             if (group is null)
             {
-                group = new XElement(ns + "PropertyGroup", Environment.NewLine + "  ");
-                root.AddFirst(Environment.NewLine + "  ", group);
+                group = new XElement(ns + "PropertyGroup", newline + "  ");
+                root.AddFirst(newline + "  ", group);
             }
-            group.Add("  ", new XElement(ns + name, value), Environment.NewLine + "  ");
+            group.Add("  ", new XElement(ns + name, value), newline + "  ");
         }
         notes.Add($"{Path.GetFileName(projectPath)}: set {name} = {value}");
     }

@@ -30,20 +30,24 @@ internal sealed class SolutionConverter(MhcRules rules, SiteFilter filter, IProg
         var initial = await ConvertibleSitesAsync(solution, projects, cancellationToken).ConfigureAwait(false);
         var current = solution;
         var remaining = initial;
-        int fixesApplied = 0;
-        while (remaining.Length > 0)
+        var stuck = new List<Diagnostic>();
+        while (true)
         {
-            var site = remaining[0];
+            // Sites the fix could not move stay where they are; go on with the others.
+            var site = remaining.FirstOrDefault(d => !stuck.Any(s => SameSite(s, d)));
+            if (site is null) break;
             var document = current.GetDocument(site.Location.SourceTree)
                 ?? throw new InvalidOperationException($"no document holds {site.Location}.");
             progress.Status($"Converting {Path.GetFileName(document.FilePath)} ({initial.Length - remaining.Length}/{initial.Length} sites)");
             var next = await ApplyFixAsync(document, site, cancellationToken).ConfigureAwait(false);
-            if (next is null) break;
-            var after = await ConvertibleSitesAsync(next, projects, cancellationToken).ConfigureAwait(false);
-            if (after.Length >= remaining.Length) break; // no progress: report what is left rather than loop
+            var after = next is null ? remaining : await ConvertibleSitesAsync(next, projects, cancellationToken).ConfigureAwait(false);
+            if (next is null || after.Length >= remaining.Length)
+            {
+                stuck.Add(site);
+                continue;
+            }
             current = next;
             remaining = after;
-            fixesApplied++;
         }
 
         var converted = initial
@@ -88,6 +92,9 @@ internal sealed class SolutionConverter(MhcRules rules, SiteFilter filter, IProg
         }
         return null;
     }
+
+    private static bool SameSite(Diagnostic a, Diagnostic b) =>
+        a.Location.SourceTree?.FilePath == b.Location.SourceTree?.FilePath && a.Location.SourceSpan == b.Location.SourceSpan;
 
     private static SkippedSite Skip(Diagnostic d, string? reason)
     {

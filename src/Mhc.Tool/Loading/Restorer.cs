@@ -16,6 +16,8 @@ internal static class Restorer
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            // The input's own global.json picks the SDK, as it would for the user's own build.
+            WorkingDirectory = Path.GetDirectoryName(input.FullPath)!,
         };
         start.ArgumentList.Add("restore");
         start.ArgumentList.Add(input.FullPath);

@@ -64,11 +64,9 @@ public class FunctionPreservationTests
             optimizer.step();
         }
 
-        Tensor? streams = null;
         var connection = HyperConnections.Find(converted)[1];
         using var x = HyperStreams.Expand(randn(2, 5, Models.Small.NEmbd), 4);
-        using var output = connection.forward(x, h => h.tanh());
-        streams = output;
+        using var streams = connection.forward(x, h => h.tanh());
         using var spread = (streams - streams.mean(new long[] { -2 }, keepdim: true)).abs().max();
         Assert.True(spread.item<float>() > 1e-6, "the streams stayed identical");
     }

@@ -98,4 +98,36 @@ public class HyperConnectionTests
         foreach (var ((name, a), (_, b)) in fused.named_parameters().Zip(reference.named_parameters()))
             TensorAssert.Close(a.grad!, b.grad!, 1e-5, "grad " + name);
     }
+
+    [Fact]
+    public void TensorsTheBranchKeepsOutliveTheConnectionsForward()
+    {
+        // A branch may cache tensors it creates (a causal mask, a KV cache): the connection must not
+        // dispose them, as it did not before the conversion.
+        using var connection = new HyperConnection("hc", 8, new HyperConnectionOptions());
+        Tensor? cached = null;
+        Tensor Branch(Tensor h)
+        {
+            cached ??= ones(8);
+            return h * cached;
+        }
+        using var x = randn(3, 4, 8);
+        using var first = connection.forward(x, Branch);
+        using var second = connection.forward(x, Branch);
+        Assert.False(cached!.IsInvalid);
+        Assert.True(second.allclose(first));
+    }
+
+    [Fact]
+    public async Task OptionsOverrideHoldsAcrossAwaitAndIsRestoredAfterIt()
+    {
+        using (HyperConnections.OverrideOptions(o => o with { Kind = ConnectionKind.Hc }))
+        {
+            await Task.Yield();
+            using var inside = new HyperConnection("a", 8, new HyperConnectionOptions());
+            Assert.Equal(ConnectionKind.Hc, inside.Kind);
+        }
+        using var after = new HyperConnection("b", 8, new HyperConnectionOptions());
+        Assert.Equal(ConnectionKind.Mhc, after.Kind);
+    }
 }

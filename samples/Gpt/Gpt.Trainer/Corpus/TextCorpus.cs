@@ -33,8 +33,10 @@ public sealed class TextCorpus : IDisposable
             text = File.ReadAllText(path);
             source = Path.GetFileName(path);
         }
-        if (text.Length < minimumLength * 10)
-            throw new InvalidDataException($"{source} has {text.Length} characters; training with this context needs at least {minimumLength * 10}.");
+        // The held-out tenth must hold at least one window of context + 1 characters.
+        int needed = (minimumLength + 2) * 10;
+        if (text.Length < needed)
+            throw new InvalidDataException($"{source} has {text.Length} characters; training with a context of {minimumLength} needs at least {needed}.");
 
         var tokenizer = new CharTokenizer(text);
         var ids = tokenizer.Encode(text);
@@ -45,7 +47,8 @@ public sealed class TextCorpus : IDisposable
     /// <summary>Random windows: inputs [batch, context] and the same windows shifted by one as targets.</summary>
     public (Tensor Input, Tensor Target) Batch(Tensor data, int batch, long context, Generator generator)
     {
-        using var starts = randint(0, data.shape[0] - context - 1, new long[] { batch }, generator: generator);
+        // A window and its shifted target span context + 1 characters; randint's bound is exclusive.
+        using var starts = randint(0, data.shape[0] - context, new long[] { batch }, generator: generator);
         using var offsets = arange(context);
         using var index = starts.unsqueeze(1) + offsets.unsqueeze(0);
         return (data[index], data[index + 1]);

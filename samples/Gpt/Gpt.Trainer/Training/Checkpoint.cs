@@ -16,16 +16,24 @@ public sealed record Checkpoint(Connection Connection, ModelShape Shape, string 
         var weights = Path.Combine(directory, WeightsFile);
         model.save(weights + ".tmp");
         File.Move(weights + ".tmp", weights, overwrite: true);
-        File.WriteAllText(Path.Combine(directory, MetadataFile), JsonSerializer.Serialize(this, Json));
+        var metadata = Path.Combine(directory, MetadataFile);
+        File.WriteAllText(metadata + ".tmp", JsonSerializer.Serialize(this, Json));
+        File.Move(metadata + ".tmp", metadata, overwrite: true);
     }
 
-    public static (Checkpoint Checkpoint, nn.Module<Tensor, Tensor> Model) Load(string directory)
+    /// <summary>Reads what a checkpoint holds without loading its weights.</summary>
+    public static Checkpoint Peek(string directory)
     {
         var metadata = Path.Combine(directory, MetadataFile);
         if (!File.Exists(metadata))
             throw new FileNotFoundException($"--resume: '{directory}' holds no {MetadataFile}; pass a folder written by --out.", metadata);
-        var checkpoint = JsonSerializer.Deserialize<Checkpoint>(File.ReadAllText(metadata), Json)
+        return JsonSerializer.Deserialize<Checkpoint>(File.ReadAllText(metadata), Json)
             ?? throw new InvalidDataException($"'{metadata}' is empty.");
+    }
+
+    public static (Checkpoint Checkpoint, nn.Module<Tensor, Tensor> Model) Load(string directory)
+    {
+        var checkpoint = Peek(directory);
         var model = ModelFactory.Create(checkpoint.Connection, checkpoint.Shape);
         model.load(Path.Combine(directory, WeightsFile));
         return (checkpoint, model);

@@ -10,12 +10,13 @@ public static class Sampler
         long context, double temperature, ulong seed)
     {
         if (temperature <= 0) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be positive.");
-        var generator = new Generator(seed);
+        using var generator = new Generator(seed);
         var ids = new List<long>(tokenizer.Encode(prompt.Length == 0 ? "\n" : prompt));
         bool wasTraining = model.training;
         model.eval();
-        using (no_grad())
+        try
         {
+            using var noGrad = no_grad();
             for (int i = 0; i < length; i++)
             {
                 using var scope = NewDisposeScope();
@@ -25,7 +26,10 @@ public static class Sampler
                 ids.Add(next.item<long>());
             }
         }
-        if (wasTraining) model.train();
+        finally
+        {
+            if (wasTraining) model.train();
+        }
         return tokenizer.Decode(ids);
     }
 }

@@ -45,10 +45,12 @@ public sealed class TrainingRun(nn.Module<Tensor, Tensor> model, TextCorpus corp
                 tokens += input.numel();
             }
 
-            if (step % settings.EvalInterval == 0 || step == settings.Steps)
+            bool evaluate = step % settings.EvalInterval == 0 || step == settings.Steps;
+            bool probe = hyperConnected && (step % settings.ProbeInterval == 0 || step == settings.Steps);
+            if (evaluate || probe)
             {
-                var gains = hyperConnected && (step % settings.ProbeInterval == 0 || step == settings.Steps) ? Probe() : null;
-                var point = new EvaluationPoint(step, recentLoss, ValidationLoss(), tokens / clock.Elapsed.TotalSeconds, gains);
+                var point = new EvaluationPoint(step, recentLoss, evaluate ? ValidationLoss() : double.NaN,
+                    tokens / clock.Elapsed.TotalSeconds, probe ? Probe() : null);
                 History.Add(point);
                 log.WriteLine(Describe(point));
             }
@@ -58,7 +60,7 @@ public sealed class TrainingRun(nn.Module<Tensor, Tensor> model, TextCorpus corp
     private double ValidationLoss(int batches = 4)
     {
         using var noGrad = no_grad();
-        var generator = new Generator(12345); // the same held-out windows at every evaluation
+        using var generator = new Generator(12345); // the same held-out windows at every evaluation
         model.eval();
         double total = 0;
         for (int i = 0; i < batches; i++)
@@ -74,15 +76,18 @@ public sealed class TrainingRun(nn.Module<Tensor, Tensor> model, TextCorpus corp
 
     private AmaxReport Probe()
     {
-        var (input, _) = corpus.Batch(corpus.Validation, Math.Min(4, settings.Batch), context, new Generator(54321));
+        using var generator = new Generator(54321);
+        var (input, target) = corpus.Batch(corpus.Validation, Math.Min(4, settings.Batch), context, generator);
         using (input)
+        using (target)
             return AmaxProbe.Measure(model, input);
     }
 
     private static string Describe(EvaluationPoint p)
     {
+        var validation = double.IsNaN(p.ValidationLoss) ? "     -" : p.ValidationLoss.ToString("0.0000", CultureInfo.InvariantCulture);
         var line = string.Create(CultureInfo.InvariantCulture,
-            $"step {p.Step,5}  loss {p.TrainLoss:0.0000}  val {p.ValidationLoss:0.0000}  {p.TokensPerSecond,7:0} tok/s");
+            $"step {p.Step,5}  loss {p.TrainLoss:0.0000}  val {validation}  {p.TokensPerSecond,7:0} tok/s");
         if (p.Gains is { Connections.Count: > 0 } gains)
             line += string.Create(CultureInfo.InvariantCulture,
                 $"  Amax composite max {gains.MaxCompositeGain:0.000} (layer 0: fwd {gains.Connections[0].CompositeForward.Max:0.000}, bwd {gains.Connections[0].CompositeBackward.Max:0.000})");

@@ -30,7 +30,13 @@ internal static class ReferenceOps
     /// </summary>
     private static Tensor SafeReciprocal(Tensor sums)
     {
-        var usable = sums >= (sums.dtype == ScalarType.Float64 ? SinkhornNumerics.EmptySumDouble : SinkhornNumerics.EmptySumSingle);
+        double empty = sums.dtype switch
+        {
+            ScalarType.Float64 => SinkhornNumerics.EmptySumDouble,
+            ScalarType.Float32 => SinkhornNumerics.EmptySumSingle,
+            _ => SinkhornNumerics.EmptySumHalf,
+        };
+        var usable = sums >= empty;
         return where(usable, where(usable, sums, ones_like(sums)).reciprocal(), zeros_like(sums));
     }
 
