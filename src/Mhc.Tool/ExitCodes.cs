@@ -7,11 +7,11 @@ public static class ExitCodes
     public const int Success = 0;
     /// <summary>An unexpected error (a bug): the message says what happened.</summary>
     public const int UnexpectedError = 1;
-    /// <summary><c>--verify-no-changes</c>: the conversion would change files. <c>check</c>: stream-shape errors were found.</summary>
+    /// <summary><c>--verify-no-changes</c>: the conversion would change files. <c>check</c>: an error diagnostic (stream shapes, declarations) was found.</summary>
     public const int ChangesOrErrorsFound = 2;
     /// <summary>No .NET SDK with MSBuild was found.</summary>
     public const int MSBuildNotFound = 3;
-    /// <summary>The path is missing or is not a project, a solution or a folder holding exactly one of them.</summary>
+    /// <summary>Bad input: the path is missing or is not a project, a solution or a folder holding one; a bad option value; a missing command.</summary>
     public const int InvalidInput = 4;
     /// <summary>A project did not restore, load or compile.</summary>
     public const int ProjectLoadFailed = 5;

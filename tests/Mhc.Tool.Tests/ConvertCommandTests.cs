@@ -118,8 +118,40 @@ public class ConvertCommandTests
     [Fact]
     public async Task HelpListsEveryOption()
     {
-        var (_, console) = await TestConsole.RunAsync("convert", "--help");
+        var (code, console) = await TestConsole.RunAsync("convert", "--help");
+        Assert.Equal(ExitCodes.Success, code);
         foreach (var option in new[] { "--streams", "--iterations", "--dry-run", "--verify-no-changes", "--report", "--include", "--exclude", "--no-restore" })
             Assert.Contains(option, console.Output);
+    }
+
+    [Theory]
+    [InlineData("--streams", "1")]
+    [InlineData("--streams", "many")]
+    [InlineData("--no-such-option", "x")]
+    public async Task BadOptionsAreInvalidInputNotCrashes(string option, string value)
+    {
+        using var project = new SampleProject();
+        var before = project.Snapshot();
+        var (code, console) = await TestConsole.RunAsync("convert", project.ProjectPath, option, value, "-q");
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.StartsWith("error:", console.ErrorOutput.TrimStart());
+        Assert.Equal(before, project.Snapshot());
+    }
+
+    [Fact]
+    public async Task ProjectFileEditKeepsItsByteOrderMarkAndLineEndings()
+    {
+        using var project = new SampleProject();
+        var crlf = File.ReadAllText(project.ProjectPath).Replace("\r\n", "\n").Replace("\n", "\r\n");
+        File.WriteAllText(project.ProjectPath, crlf, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+
+        var (code, _) = await TestConsole.RunAsync("convert", project.ProjectPath, "--streams", "2", "-q");
+
+        Assert.Equal(ExitCodes.Success, code);
+        var bytes = File.ReadAllBytes(project.ProjectPath);
+        Assert.Equal(new byte[] { 0xEF, 0xBB, 0xBF }, bytes[..3]);
+        var text = System.Text.Encoding.UTF8.GetString(bytes, 3, bytes.Length - 3);
+        Assert.Contains("<MhcStreams>2</MhcStreams>", text);
+        Assert.DoesNotContain("\n", text.Replace("\r\n", ""));
     }
 }

@@ -21,7 +21,15 @@ internal static class ProcessRunner
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await process.WaitForExitAsync(timeout.Token);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true); // a hung build must not outlive the test
+            throw new TimeoutException($"`{fileName} {string.Join(' ', arguments)}` did not finish in 5 minutes.");
+        }
         return (process.ExitCode, await output + await error);
     }
 

@@ -93,7 +93,8 @@ internal sealed class SampleProject : IDisposable
     /// <summary>Every file of the project (not build output) with its bytes.</summary>
     public Dictionary<string, byte[]> Snapshot() => System.IO.Directory
         .EnumerateFiles(Directory, "*", SearchOption.AllDirectories)
-        .Where(f => !f.Contains("/obj/") && !f.Contains("/bin/"))
+        .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}")
+                 && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"))
         .ToDictionary(f => f, File.ReadAllBytes);
 
     public void Dispose()

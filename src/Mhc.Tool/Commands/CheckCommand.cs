@@ -6,7 +6,7 @@ using Mhc.Tool.Reporting;
 
 namespace Mhc.Tool.Commands;
 
-[Command("check", Description = "Reports residual sites that can be hyper-connected, sites that cannot (and why), and stream-shape errors, without changing anything. Exit code 2 when a stream-shape error is found.")]
+[Command("check", Description = "Reports residual sites that can be hyper-connected, sites that cannot (and why), and stream-shape errors, without changing anything. Exit code 2 when an error diagnostic (a stream-shape or declaration error) is found.")]
 [HelpOption("-h|--help")]
 internal sealed class CheckCommand : ProjectCommand
 {

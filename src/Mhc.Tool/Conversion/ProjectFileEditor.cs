@@ -25,7 +25,9 @@ internal static class ProjectFileEditor
         var bytes = File.ReadAllBytes(projectPath);
         bool bom = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF;
         var oldText = new UTF8Encoding(false).GetString(bytes, bom ? 3 : 0, bytes.Length - (bom ? 3 : 0));
-        string newline = oldText.Contains("\r\n") ? "\r\n" : "\n";
+        // XML parsing turns every CRLF into LF, so edits are made with LF and the file's own style is put back at the end.
+        bool crlf = oldText.Contains("\r\n");
+        const string newline = "\n";
         var document = XDocument.Parse(oldText, LoadOptions.PreserveWhitespace);
         var root = document.Root ?? throw new ToolException(ExitCodes.ProjectLoadFailed, $"'{projectPath}' has no root element.");
         var ns = root.Name.Namespace;
@@ -54,6 +56,8 @@ internal static class ProjectFileEditor
         var body = document.ToString(SaveOptions.DisableFormatting);
         var newText = document.Declaration is null ? body : document.Declaration + (body.StartsWith('\n') || body.StartsWith('\r') ? "" : newline) + body;
         if (oldText.EndsWith('\n') && !newText.EndsWith('\n')) newText += newline;
+        newText = newText.Replace("\r\n", "\n");
+        if (crlf) newText = newText.Replace("\n", "\r\n");
         return newText == oldText ? null : new FileChange(projectPath, oldText, newText, new UTF8Encoding(bom));
     }
 
