@@ -419,17 +419,34 @@ internal sealed class BlockAnalysis
             return symbol is IFieldSymbol or IPropertySymbol ? symbol : null;
         }
 
-        /// <summary>True when the branch ends in a <c>Linear(a, b)</c> whose widths are known to differ.</summary>
+        /// <summary>
+        /// True when the branch is known to change the stream's width: the out-width of its outermost
+        /// <c>Linear</c> differs from the in-width of its innermost one, the one that reads the stream
+        /// (for a single <c>Linear(a, b)</c>: a ≠ b). An MLP such as <c>fc2(gelu(fc1(x)))</c> with
+        /// <c>fc1 = Linear(d, 4d)</c>, <c>fc2 = Linear(4d, d)</c> keeps the width.
+        /// </summary>
         private bool ChangesWidth(InvocationExpressionSyntax main)
         {
-            var member = ReceiverMember(main);
-            if (member is null || ModuleConstruction.Find(_class, _model, member, _ct) is not { } construction || ModuleConstruction.FactoryName(construction.Factory) != "Linear")
-            {
-                return false;
-            }
+            var outer = LinearConstruction(main);
+            if (outer is null) return false;
+            var inner = main.DescendantNodesAndSelf().OfType<InvocationExpressionSyntax>()
+                .Select(LinearConstruction).LastOrDefault(c => c is not null) ?? outer;
+            var outArguments = outer.ArgumentList.Arguments;
+            var inArguments = inner.ArgumentList.Arguments;
+            return outArguments.Count >= 2 && inArguments.Count >= 1
+                && ModuleConstruction.WidthsDiffer(_model, inArguments[0].Expression, outArguments[1].Expression, _ct);
+        }
 
-            var arguments = construction.Factory.ArgumentList.Arguments;
-            return arguments.Count >= 2 && ModuleConstruction.WidthsDiffer(_model, arguments[0].Expression, arguments[1].Expression, _ct);
+        /// <summary>The <c>Linear(...)</c> factory call that built the module <paramref name="call"/> invokes, if known.</summary>
+        private InvocationExpressionSyntax? LinearConstruction(InvocationExpressionSyntax call)
+        {
+            if (call.Expression is not MemberAccessExpressionSyntax) return null;
+            var member = ReceiverMember(call);
+            return member is not null
+                && ModuleConstruction.Find(_class, _model, member, _ct) is { } construction
+                && ModuleConstruction.FactoryName(construction.Factory) == "Linear"
+                ? construction.Factory
+                : null;
         }
 
         public void CheckSites(ImmutableArray<ResidualSite> sites)

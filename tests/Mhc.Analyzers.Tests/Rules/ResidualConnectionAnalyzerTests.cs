@@ -137,6 +137,15 @@ public class ResidualConnectionAnalyzerTests
             """);
 
     [Fact]
+    public Task Inline_mlp_that_widens_then_narrows_back_is_found()
+        => Verify(
+            Sources.Block("x = {|#0:x + fc2.forward(functional.gelu(fc1.forward(ln_2.forward(x))))|};\nreturn x;", """
+                private readonly Linear fc1 = Linear(4, 4 * 4);
+                private readonly Linear fc2 = Linear(4 * 4, 4);
+                """),
+            Found(0, "fc2"));
+
+    [Fact]
     public Task Post_norm_is_reported_as_not_convertible()
         => Verify(
             Sources.Block("return ln_1.forward({|#0:x + attn.forward(x)|});"),
