@@ -5,10 +5,12 @@ namespace Mhc.Runtime.Tests.Monitoring;
 
 public class AmaxGainGoldenTests
 {
-    public static TheoryData<int> Cases() => new() { 0, 1 };
+    private static JsonArray AllCases() =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", "amax.json")))!["cases"]!.AsArray();
 
-    private static JsonNode Case(int index) =>
-        JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", "amax.json")))!["cases"]![index]!;
+    public static TheoryData<int> Cases() => new(Enumerable.Range(0, AllCases().Count));
+
+    private static JsonNode Case(int index) => AllCases()[index]!;
 
     private static double[] Numbers(JsonNode node) => node.AsArray().Select(v => v!.GetValue<double>()).ToArray();
 
