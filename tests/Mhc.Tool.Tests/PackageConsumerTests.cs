@@ -14,64 +14,13 @@ public sealed class PackageConsumerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private const string Model = """
-        using TorchSharp;
-        using TorchSharp.Modules;
-        using static TorchSharp.torch;
-        using static TorchSharp.torch.nn;
-
-        namespace Consumer;
-
-        public sealed class Block : Module<Tensor, Tensor>
-        {
-            private readonly LayerNorm ln;
-            private readonly Linear mlp;
-
-            public Block(long width) : base(nameof(Block))
-            {
-                ln = LayerNorm(width);
-                mlp = Linear(width, width);
-                RegisterComponents();
-            }
-
-            public override Tensor forward(Tensor x)
-            {
-                x = x + mlp.forward(ln.forward(x));
-                return x;
-            }
-        }
-
-        public sealed class Net : Module<Tensor, Tensor>
-        {
-            private readonly Embedding wte;
-            private readonly ModuleList<Block> h;
-            private readonly LayerNorm ln_f;
-
-            public Net(long vocab, long width, int layers) : base(nameof(Net))
-            {
-                wte = Embedding(vocab, width);
-                h = new ModuleList<Block>();
-                for (int i = 0; i < layers; i++) h.Add(new Block(width));
-                ln_f = LayerNorm(width);
-                RegisterComponents();
-            }
-
-            public override Tensor forward(Tensor idx)
-            {
-                var x = wte.forward(idx);
-                foreach (var block in h) x = block.forward(x);
-                return ln_f.forward(x);
-            }
-        }
-        """;
-
     private const string Program = """
         using System.Globalization;
-        using Consumer;
+        using Sample;
         using static TorchSharp.torch;
 
         manual_seed(3);
-        using var model = new Net(vocab: 11, width: 16, layers: 2);
+        using var model = new Gpt(vocab: 11, width: 16, layers: 2);
         using var idx = arange(8, dtype: ScalarType.Int64).unsqueeze(0);
         using var y = model.forward(idx);
         Console.WriteLine("OUTPUT " + string.Join(" ", y.flatten().data<float>().ToArray().Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
@@ -114,7 +63,7 @@ public sealed class PackageConsumerTests : IDisposable
             """);
         // MHC0001 is informational; raise it so that the command-line build prints it.
         File.WriteAllText(Path.Combine(app, ".editorconfig"), "root = true\n[*.cs]\ndotnet_diagnostic.MHC0001.severity = warning\n");
-        File.WriteAllText(Path.Combine(app, "Model.cs"), Model);
+        File.WriteAllText(Path.Combine(app, "Model.cs"), SampleProject.ResidualGpt);
         File.WriteAllText(Path.Combine(app, "Program.cs"), Program);
 
         var build = await ProcessRunner.RunOrFailAsync("dotnet", app, "build");
@@ -125,8 +74,8 @@ public sealed class PackageConsumerTests : IDisposable
         await ProcessRunner.RunOrFailAsync("dotnet", app, "tool", "install", "Mhc.Tool", "--version", version,
             "--tool-path", tools, "--add-source", feed);
         var convert = await ProcessRunner.RunOrFailAsync(Path.Combine(tools, "dotnet-mhc"), app, "convert", app, "-q");
-        Assert.Contains("Converted 1 residual connection(s)", convert);
-        Assert.Contains("hc_mlp.forward(x, h => mlp.forward(ln.forward(h)))", File.ReadAllText(Path.Combine(app, "Model.cs")));
+        Assert.Contains("Converted 2 residual connection(s)", convert);
+        Assert.Contains("hc_mlp.forward(x, h => mlp.forward(ln_2.forward(h)))", File.ReadAllText(Path.Combine(app, "Model.cs")));
 
         var rebuild = await ProcessRunner.RunOrFailAsync("dotnet", app, "build");
         Assert.DoesNotContain("MHC0001", rebuild);
