@@ -5,10 +5,10 @@ using static TorchSharp.torch.nn;
 namespace Mhc.Runtime.Tests.Support;
 
 /// <summary>
-/// A small GPT whose blocks are built by hand in both forms — the ordinary residual one and a
-/// hyper-connected one with any <see cref="HyperConnectionOptions"/> (kind, streams, implementation) —
-/// around the sample GPT's attention and MLP modules. Both forms share every sub-module name, so one's
-/// weights load into the other.
+/// A small GPT in two forms: with the sample's ordinary residual <see cref="Block"/>, or with a
+/// hand-written hyper-connected block that takes any <see cref="HyperConnectionOptions"/> (kind,
+/// streams, implementation) around the same attention and MLP modules. Both forms share every
+/// sub-module name, so one's weights load into the other.
 /// </summary>
 internal sealed class TinyGpt : Module<Tensor, Tensor>
 {
@@ -25,7 +25,7 @@ internal sealed class TinyGpt : Module<Tensor, Tensor>
         wpe = Embedding(config.BlockSize, config.NEmbd);
         h = new ModuleList<Module<Tensor, Tensor>>();
         for (int i = 0; i < config.NLayer; i++)
-            h.Add(hyper is null ? new ResidualBlock(config) : new HyperBlock(config, hyper));
+            h.Add(hyper is null ? new Block(config) : new HyperBlock(config, hyper));
         ln_f = LayerNorm(config.NEmbd);
         lm_head = Linear(config.NEmbd, config.VocabSize, hasBias: false);
         RegisterComponents();
@@ -41,28 +41,6 @@ internal sealed class TinyGpt : Module<Tensor, Tensor>
         foreach (var block in h) x = block.forward(x);
         if (_hyper is not null) x = HyperStreams.Reduce(x);
         return lm_head.forward(ln_f.forward(x)).MoveToOuterDisposeScope();
-    }
-
-    private sealed class ResidualBlock : Module<Tensor, Tensor>
-    {
-        private readonly LayerNorm ln_1, ln_2;
-        private readonly CausalSelfAttention attn;
-        private readonly Mlp mlp;
-
-        public ResidualBlock(GptConfig config) : base(nameof(ResidualBlock))
-        {
-            ln_1 = LayerNorm(config.NEmbd);
-            attn = new CausalSelfAttention(config);
-            ln_2 = LayerNorm(config.NEmbd);
-            mlp = new Mlp(config);
-            RegisterComponents();
-        }
-
-        public override Tensor forward(Tensor x)
-        {
-            x = x + attn.forward(ln_1.forward(x));
-            return x + mlp.forward(ln_2.forward(x));
-        }
     }
 
     private sealed class HyperBlock : Module<Tensor, Tensor>
