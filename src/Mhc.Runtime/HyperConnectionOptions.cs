@@ -26,8 +26,6 @@ public sealed record HyperConnectionOptions
     /// <summary>ε of the RMS normalisation inside the coefficient computation.</summary>
     public double RmsEpsilon { get; init; } = 1e-6;
 
-    public static HyperConnectionOptions Default { get; } = new();
-
     internal void Validate()
     {
         if (Streams < 1)

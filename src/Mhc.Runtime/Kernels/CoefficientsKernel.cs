@@ -23,9 +23,9 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     private static int Width => Vector<T>.Count;
 
     /// <summary>
-    /// Row stride of φᵀ and of its gradient partials: nC rounded up to whole vectors plus one cache line.
-    /// With nC a power of two the rows would otherwise all map to the same L1 sets, and the backward,
-    /// which touches every row of both for each column block, would miss L1 on nearly every access.
+    /// Row stride of φᵀ: nC rounded up to whole vectors plus one cache line. With nC a power of two the
+    /// rows would otherwise all map to the same L1 sets, and the forward, which reads several rows of
+    /// φᵀ side by side for each tile of tokens, would miss L1 on nearly every access.
     /// </summary>
     public static int PhiStride(int width) => (width + Width - 1) / Width * Width + 64 / sizeof(T);
 

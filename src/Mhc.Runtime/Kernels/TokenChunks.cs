@@ -24,8 +24,8 @@ internal readonly struct TokenChunks
     /// <param name="operationsPerToken">Rough cost of one token, to decide whether threads pay off.</param>
     /// <param name="alignment">Chunk boundaries fall on multiples of this (e.g. a SIMD block of tokens).</param>
     /// <param name="chunksPerCore">
-    /// Several chunks per core smooth out uneven scheduling; kernels that keep a partial sum per chunk
-    /// ask for one, so the partials stay few.
+    /// Several chunks per core smooth out uneven scheduling; a kernel that keeps a partial sum per chunk
+    /// may ask for fewer, so the partials stay few.
     /// </param>
     public static TokenChunks Plan(long tokens, long operationsPerToken, int alignment = 1, int chunksPerCore = 4)
     {

@@ -9,7 +9,7 @@ namespace Mhc.Runtime.Ops;
 /// </summary>
 internal static class OpsArguments
 {
-    public static string Format(ReadOnlySpan<long> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+    public static string Format(ReadOnlySpan<long> shape) => StreamShape.Format(shape.ToArray());
 
     public static void RequireRankAtLeast(Tensor tensor, string name, int rank, string layout)
     {

@@ -7,8 +7,6 @@ internal static class StreamShape
 {
     public static string Format(long[] shape) => "[" + string.Join(", ", shape) + "]";
 
-    public static string Format(ReadOnlySpan<long> shape) => Format(shape.ToArray());
-
     /// <summary>Checks that <paramref name="streams"/> is [..., n, C].</summary>
     public static void RequireStreams(Tensor streams, int n, long channels, string argument)
     {
