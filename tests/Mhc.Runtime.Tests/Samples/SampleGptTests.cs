@@ -1,4 +1,5 @@
 using Gpt.Trainer.Corpus;
+using Gpt.Trainer.Reporting;
 using Gpt.Trainer.Training;
 using Mhc.Runtime.Retrofit;
 using Mhc.Runtime.Tests.Support;
@@ -123,18 +124,35 @@ public sealed class SampleGptTests : IDisposable
         manual_seed(2);
         using var corpus = TextCorpus.Load(path: null, minimumLength: (int)Shape.Context);
         using var model = ModelFactory.Create(Connection.Mhc, Shape with { Vocabulary = corpus.Tokenizer.VocabularySize });
-        var log = new StringWriter();
-        var run = new TrainingRun(model, corpus, Shape.Context, new TrainingSettings(Steps: 30, Batch: 8, LearningRate: 3e-3, EvalInterval: 10, ProbeInterval: 10, Seed: 2), log);
+        var observer = new RecordingObserver();
+        var run = new TrainingRun(model, corpus, Shape.Context, new TrainingSettings(Steps: 30, Batch: 8, LearningRate: 3e-3, EvalInterval: 10, ProbeInterval: 10, Seed: 2), observer);
 
         run.Run();
 
+        Assert.Equal(Enumerable.Range(1, 30), observer.Steps);
         Assert.Equal(new[] { 10, 20, 30 }, run.History.Select(p => p.Step));
-        Assert.True(run.History[^1].ValidationLoss < run.History[0].ValidationLoss, log.ToString());
+        Assert.Equal(run.History, observer.Evaluations);
+        Assert.True(run.History[^1].ValidationLoss < run.History[0].ValidationLoss);
+        Assert.True(run.TrainingSeconds > 0);
         Assert.All(run.History, p => Assert.InRange(p.Gains!.Connections[0].Forward.Max, 1 - 1e-6, 1 + 1e-6));
-        var csv = TrainingLog.ToCsv(run.History).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(TrainingLog.Header, csv[0]);
+        var csv = RunLog.LogCsv(run.History).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(RunLog.LogHeader, csv[0]);
         Assert.Equal(4, csv.Length);
         Assert.StartsWith("30,", csv[3]);
         Assert.Equal(7, csv[3].Split(',').Length);
+    }
+
+    private sealed class RecordingObserver : ITrainingObserver
+    {
+        public List<int> Steps { get; } = new();
+        public List<EvaluationPoint> Evaluations { get; } = new();
+
+        public void OnStep(int step, double loss, double tokensPerSecond)
+        {
+            Assert.True(double.IsFinite(loss) && tokensPerSecond > 0);
+            Steps.Add(step);
+        }
+
+        public void OnEvaluation(EvaluationPoint point) => Evaluations.Add(point);
     }
 }

@@ -32,4 +32,37 @@ public static class ModelFactory
             VocabSize = shape.Vocabulary, BlockSize = shape.Context, NLayer = shape.Layers, NEmbd = shape.Width, NHead = shape.Heads,
         });
     }
+
+    /// <summary>The stream count the converted GPT was built with (MSBuild property MhcStreams of Gpt.HyperConnected).</summary>
+    public static int BuiltStreams
+    {
+        get
+        {
+            // Building the probe draws initial weights from torch's global generator; put it back so a run
+            // seeded before this check still reproduces.
+            using var rng = get_rng_state();
+            try
+            {
+                using var probe = Create(Connection.Mhc, new ModelShape(2, 2, 1, 8, 1));
+                return HyperConnections.Find(probe)[0].Streams;
+            }
+            finally
+            {
+                set_rng_state(rng);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Fails with what to do when <paramref name="streams"/> is not the count the converted GPT was compiled
+    /// with: the stream count is a compile-time constant of converted code, checked by the analyzers.
+    /// </summary>
+    public static void RequireStreams(int streams)
+    {
+        int built = BuiltStreams;
+        if (streams != built)
+            throw new ArgumentException(
+                $"--streams {streams}: the converted GPT was compiled with {built} streams, and the count is a compile-time constant of converted code. " +
+                $"Rebuild it with that many: dotnet run --project samples/Gpt/Gpt.Trainer -p:MhcStreams={streams} -- --streams {streams} ...");
+    }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Gpt.Trainer.Corpus;
 using Mhc.Runtime;
 using Mhc.Runtime.Monitoring;
@@ -10,49 +9,57 @@ namespace Gpt.Trainer.Training;
 /// <summary>Settings of one training run.</summary>
 public sealed record TrainingSettings(int Steps, int Batch, double LearningRate, int EvalInterval, int ProbeInterval, ulong Seed);
 
-/// <summary>What a run measured at one evaluation point.</summary>
+/// <summary>What a run measured at one evaluation point; NaN where no evaluation ran, null where no probe ran.</summary>
 public sealed record EvaluationPoint(int Step, double TrainLoss, double ValidationLoss, double TokensPerSecond, AmaxReport? Gains);
 
 /// <summary>
 /// The training loop: AdamW on random windows of the corpus, a held-out loss and an Amax probe every
-/// few steps, one line of progress per evaluation.
+/// few steps (probes only where the model has hyper-connections).
 /// </summary>
-public sealed class TrainingRun(nn.Module<Tensor, Tensor> model, TextCorpus corpus, long context, TrainingSettings settings, TextWriter log)
+public sealed class TrainingRun(nn.Module<Tensor, Tensor> model, TextCorpus corpus, long context, TrainingSettings settings, ITrainingObserver observer)
 {
     private readonly Generator _batches = new(settings.Seed);
 
     public List<EvaluationPoint> History { get; } = new();
 
+    /// <summary>Seconds spent in training steps, evaluations and probes excluded.</summary>
+    public double TrainingSeconds { get; private set; }
+
     public void Run()
     {
         using var optimizer = optim.AdamW(model.parameters(), lr: settings.LearningRate, weight_decay: 0.01);
         bool hyperConnected = HyperConnections.Find(model).Count > 0;
-        var clock = Stopwatch.StartNew();
+        var clock = new Stopwatch();
         long tokens = 0;
-        double recentLoss = double.NaN;
         model.train();
         for (int step = 1; step <= settings.Steps; step++)
         {
+            double loss;
+            clock.Start();
             using (var scope = NewDisposeScope())
             {
                 var (input, target) = corpus.Batch(corpus.Train, settings.Batch, context, _batches);
                 var logits = model.forward(input);
-                var loss = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), target.view(-1));
+                var lossTensor = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), target.view(-1));
                 optimizer.zero_grad();
-                loss.backward();
+                lossTensor.backward();
                 optimizer.step();
-                recentLoss = loss.item<float>();
+                loss = lossTensor.item<float>();
                 tokens += input.numel();
             }
+            clock.Stop();
+            TrainingSeconds = clock.Elapsed.TotalSeconds;
+            double tokensPerSecond = tokens / TrainingSeconds;
+            observer.OnStep(step, loss, tokensPerSecond);
 
             bool evaluate = step % settings.EvalInterval == 0 || step == settings.Steps;
             bool probe = hyperConnected && (step % settings.ProbeInterval == 0 || step == settings.Steps);
             if (evaluate || probe)
             {
-                var point = new EvaluationPoint(step, recentLoss, evaluate ? ValidationLoss() : double.NaN,
-                    tokens / clock.Elapsed.TotalSeconds, probe ? Probe() : null);
+                var point = new EvaluationPoint(step, loss, evaluate ? ValidationLoss() : double.NaN,
+                    tokensPerSecond, probe ? Probe() : null);
                 History.Add(point);
-                log.WriteLine(Describe(point));
+                observer.OnEvaluation(point);
             }
         }
     }
@@ -81,16 +88,5 @@ public sealed class TrainingRun(nn.Module<Tensor, Tensor> model, TextCorpus corp
         using (input)
         using (target)
             return AmaxProbe.Measure(model, input);
-    }
-
-    private static string Describe(EvaluationPoint p)
-    {
-        var validation = double.IsNaN(p.ValidationLoss) ? "     -" : p.ValidationLoss.ToString("0.0000", CultureInfo.InvariantCulture);
-        var line = string.Create(CultureInfo.InvariantCulture,
-            $"step {p.Step,5}  loss {p.TrainLoss:0.0000}  val {validation}  {p.TokensPerSecond,7:0} tok/s");
-        if (p.Gains is { Connections.Count: > 0 } gains)
-            line += string.Create(CultureInfo.InvariantCulture,
-                $"  Amax composite max {gains.MaxCompositeGain:0.000} (layer 0: fwd {gains.Connections[0].CompositeForward.Max:0.000}, bwd {gains.Connections[0].CompositeBackward.Max:0.000})");
-        return line;
     }
 }

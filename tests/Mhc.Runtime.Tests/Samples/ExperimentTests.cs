@@ -1,0 +1,155 @@
+using Gpt.Trainer;
+using Gpt.Trainer.Experiment;
+using Gpt.Trainer.Reporting;
+using Gpt.Trainer.Training;
+using McMaster.Extensions.CommandLineUtils;
+using Mhc.Runtime.Monitoring;
+
+namespace Mhc.Runtime.Tests.Samples;
+
+/// <summary>
+/// The trainer's experiment and report commands, end to end at toy size: every output is written, the
+/// logs read back to what was measured, and mHC's single-layer gains stay 1 while training.
+/// </summary>
+public sealed class ExperimentTests : IDisposable
+{
+    private static readonly string[] TinyModel =
+        ["--steps", "12", "--layers", "2", "--width", "16", "--heads", "2", "--context", "8", "--batch", "4", "--eval-interval", "6", "--probe-interval", "4"];
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("mhc-experiment-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static (int Exit, string Out, string Error) Trainer(params string[] args)
+    {
+        var console = new CapturedConsole();
+        int exit = CommandLineApplication.Execute<Program>(console, args);
+        return (exit, console.Out.ToString()!, console.Error.ToString()!);
+    }
+
+    [Fact]
+    public void SmokeExperimentWritesEveryOutputAndMhcSingleLayerGainsStayOne()
+    {
+        var (exit, output, error) = Trainer(["experiment", "--out", _dir, "--seeds", "1", "--stress", "3", .. TinyModel]);
+
+        Assert.True(exit == 0, output + error);
+        var labels = new[] { "residual-seed1", "hc-seed1", "mhc-seed1", "residual-stress", "hc-stress", "mhc-stress" };
+        Assert.Equal(labels.Order(), Directory.GetDirectories(Path.Combine(_dir, "runs")).Select(Path.GetFileName).Order());
+        foreach (var file in new[] { "loss.png", "amax.png", "heatmap.png" })
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(_dir, file));
+            Assert.True(bytes.Length > 1000, file);
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
+        }
+        var summary = File.ReadAllText(Path.Combine(_dir, "summary.md"));
+        Assert.All(labels, label => Assert.Contains($"| {label} |", summary));
+        Assert.Contains("![amax](amax.png)", summary);
+        Assert.Empty(Directory.GetFileSystemEntries(_dir, "*.partial*", SearchOption.AllDirectories));
+
+        var mhc = RunFolder.Read(Path.Combine(_dir, "runs", "mhc-stress"));
+        Assert.Equal(0.003, mhc.Manifest.LearningRate, 12);
+        Assert.Equal(new[] { 4, 6, 8, 12 }, mhc.History.Select(p => p.Step));
+        var probes = mhc.Probes.ToList();
+        Assert.Equal(new[] { 4, 8, 12 }, probes.Select(p => p.Step));
+        foreach (var c in probes.SelectMany(p => p.Gains!.Connections))
+        {
+            Assert.Equal(ConnectionKind.Mhc, c.Kind);
+            // Rows of H_res sum to 1 exactly (Sinkhorn ends on a row step); columns to within the logged column error.
+            Assert.InRange(c.Forward.Max, 1 - 1e-6, 1 + 1e-6);
+            Assert.InRange(c.Backward.Max, 1 - 1e-6, 1 + c.MaxColumnError + 1e-6);
+        }
+        Assert.All(RunFolder.Read(Path.Combine(_dir, "runs", "residual-seed1")).History, p => Assert.Null(p.Gains));
+    }
+
+    [Fact]
+    public void RerunKeepsFinishedRunsAndReportRedrawsFromTheFiles()
+    {
+        string[] args = ["experiment", "--out", _dir, "--seeds", "1", "--stress", "0", "--connections", "mhc", .. TinyModel];
+        Assert.Equal(0, Trainer(args).Exit);
+        var log = Path.Combine(_dir, "runs", "mhc-seed1", RunFolder.LogFile);
+        var written = File.ReadAllText(log);
+        File.Delete(Path.Combine(_dir, "summary.md"));
+
+        var again = Trainer(args);
+
+        Assert.Equal(0, again.Exit);
+        Assert.Contains("already finished", again.Out);
+        Assert.Equal(written, File.ReadAllText(log));
+        Assert.True(File.Exists(Path.Combine(_dir, "summary.md")));
+
+        var report = Path.Combine(_dir, "report");
+        var redraw = Trainer("report", _dir, "--out", report, "--title", "Redrawn");
+        Assert.True(redraw.Exit == 0, redraw.Error);
+        Assert.StartsWith("# Redrawn", File.ReadAllText(Path.Combine(report, "summary.md")));
+        Assert.True(File.Exists(Path.Combine(report, "heatmap.png")));
+    }
+
+    [Fact]
+    public void RunLogReadsBackWhatItWrote()
+    {
+        var gains = new AmaxReport([
+            new ConnectionGains(0, "h.0.hc_attn", 0, ConnectionKind.Hc, new(1.25, 1.5), new(1.125, 1.75), new(1.25, 1.5), new(1.125, 1.75), 0.25),
+            new ConnectionGains(1, "h.0.hc_mlp", 1, ConnectionKind.Hc, new(1.5, 2), new(1.5, 2.5), new(2, 3), new(2.25, 4.5), 0.5),
+        ]);
+        var history = new List<EvaluationPoint> { new(5, 2.5, double.NaN, 100.5, gains), new(10, 2.25, 2.375, 120.25, null) };
+
+        var parsed = RunLog.Parse(RunLog.LogCsv(history), RunLog.GainsCsv(history), "test");
+
+        Assert.Equal(2, parsed.Count);
+        Assert.Equal((5, 2.5, 100.5), (parsed[0].Step, parsed[0].TrainLoss, parsed[0].TokensPerSecond));
+        Assert.True(double.IsNaN(parsed[0].ValidationLoss));
+        Assert.Equal(gains.Connections, parsed[0].Gains!.Connections);
+        Assert.Equal((10, 2.375), (parsed[1].Step, parsed[1].ValidationLoss));
+        Assert.Null(parsed[1].Gains);
+        var broken = Assert.Throws<InvalidDataException>(() => RunLog.Parse("step,loss\n1,2\n", RunLog.GainsCsv(history), "run"));
+        Assert.Contains("run/log.csv", broken.Message);
+    }
+
+    [Fact]
+    public void PlanPutsSeedOneThenStressThenOtherSeeds()
+    {
+        var plan = ExperimentPlan.Create([Connection.Residual, Connection.Mhc], seeds: 3, learningRate: 1e-3, stressFactor: 3);
+
+        Assert.Equal(new[] { "residual-seed1", "mhc-seed1", "residual-stress", "mhc-stress", "residual-seed2", "mhc-seed2", "residual-seed3", "mhc-seed3" },
+            plan.Select(r => r.Label));
+        Assert.Equal(3e-3, plan[2].LearningRate, 15);
+        Assert.Equal(1, plan[3].Seed);
+        Assert.Equal([Connection.Hc, Connection.Mhc], ExperimentPlan.ParseConnections(" HC, mhc ,hc"));
+        Assert.Contains("'1'", Assert.Throws<ArgumentException>(() => ExperimentPlan.ParseConnections("1")).Message);
+    }
+
+    [Theory]
+    [InlineData(new[] { "experiment", "--connections", "resnet" }, "'resnet' is not a connection")]
+    [InlineData(new[] { "experiment", "--data", "/no/such/file.txt" }, "does not exist")]
+    [InlineData(new[] { "report", "/no/such/folder" }, "does not exist")]
+    public void BadInputFailsWithExitCodeTwoAndSaysWhy(string[] args, string message)
+    {
+        var (exit, _, error) = Trainer(args);
+
+        Assert.Equal(2, exit);
+        Assert.Contains(message, error);
+    }
+
+    [Fact]
+    public void StreamCountOtherThanTheBuiltOneExplainsHowToRebuild()
+    {
+        var (exit, _, error) = Trainer("--streams", "3", "--steps", "1");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("-p:MhcStreams=3", error);
+    }
+
+    private sealed class CapturedConsole : IConsole
+    {
+        public TextWriter Out { get; } = new StringWriter();
+        public TextWriter Error { get; } = new StringWriter();
+        public TextReader In { get; } = new StringReader("");
+        public bool IsInputRedirected => true;
+        public bool IsOutputRedirected => true;
+        public bool IsErrorRedirected => true;
+        public ConsoleColor ForegroundColor { get; set; }
+        public ConsoleColor BackgroundColor { get; set; }
+        public event ConsoleCancelEventHandler? CancelKeyPress { add { } remove { } }
+        public void ResetColor() { }
+    }
+}
