@@ -1,4 +1,5 @@
 using Mhc.Benchmarks;
+using Mhc.Benchmarks.Memory;
 using Mhc.Runtime;
 using Mhc.Runtime.Ops;
 using TorchSharp;
@@ -6,6 +7,12 @@ using static TorchSharp.torch;
 
 // Fused vs reference mHC ops and an mHC connection vs a plain residual add, measured side by side.
 //   dotnet run -c Release --project tests/Mhc.Benchmarks [-- --quick]
+// Other suites by name: `-- memory` (peak memory of GPT training steps, Memory/MemorySuite.cs).
+if (args.FirstOrDefault() == "memory")
+{
+    MemorySuite.Run(args[1..]);
+    return;
+}
 bool quick = args.Contains("--quick");
 // Both sides of every comparison run with the same allocator; --default-allocator measures glibc's default.
 bool reuse = !args.Contains("--default-allocator") && CpuAllocator.ReuseFreedMemory();

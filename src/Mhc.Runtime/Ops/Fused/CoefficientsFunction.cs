@@ -41,6 +41,7 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> gradOutputs)
     {
+        GradientHandles.ReleaseReturned();
         Tensor gradX, gradPhi, gradBias, gradAlpha;
         using (NewDisposeScope())
         {
@@ -66,7 +67,8 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
             gradPhi = v.t().mm(gq).MoveToOuterDisposeScope();
             gradX = gq.mm(phi.t()).addcmul_(v, scale, 1).view_as(x).MoveToOuterDisposeScope();
         }
-        return [gradX, gradPhi, gradBias, gradAlpha, null!];
+        GradientHandles.ReleaseIncoming([.. gradOutputs]);
+        return GradientHandles.HandOver(gradX, gradPhi, gradBias, gradAlpha, null);
     }
 
     private static CoefficientsShape ShapeOf(Tensor x) => new(OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);

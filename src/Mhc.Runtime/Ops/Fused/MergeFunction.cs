@@ -28,6 +28,7 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput)
     {
+        GradientHandles.ReleaseReturned();
         Tensor gradX, gradRes, gradPost, gradBranch;
         using (NewDisposeScope())
         {
@@ -44,7 +45,8 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
             else
                 Backward<double>(all);
         }
-        return [gradX, gradRes, gradPost, gradBranch];
+        GradientHandles.ReleaseIncoming(gradOutput);
+        return GradientHandles.HandOver(gradX, gradRes, gradPost, gradBranch);
     }
 
     private static unsafe void Forward<T>(Tensor x, Tensor hRes, Tensor hPost, Tensor branch, Tensor output)

@@ -26,6 +26,7 @@ internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput)
     {
+        GradientHandles.ReleaseReturned();
         Tensor gradX, gradPre;
         using (NewDisposeScope())
         {
@@ -39,7 +40,8 @@ internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
             else
                 Backward<double>(x, hPre, grad, gradX, gradPre);
         }
-        return [gradX, gradPre];
+        GradientHandles.ReleaseIncoming(gradOutput);
+        return GradientHandles.HandOver(gradX, gradPre);
     }
 
     private static unsafe void Forward<T>(Tensor x, Tensor hPre, Tensor output) where T : unmanaged, IFloatingPointIeee754<T>

@@ -31,6 +31,7 @@ internal sealed class SinkhornFunction : SingleTensorFunction<SinkhornFunction>
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput)
     {
+        GradientHandles.ReleaseReturned();
         int iterations = (int)ctx.get_data(nameof(iterations));
         Tensor gradLogits;
         using (NewDisposeScope())
@@ -43,7 +44,8 @@ internal sealed class SinkhornFunction : SingleTensorFunction<SinkhornFunction>
             else
                 Backward<double>(logits, grad, gradLogits, iterations);
         }
-        return [gradLogits, null!];
+        GradientHandles.ReleaseIncoming(gradOutput);
+        return GradientHandles.HandOver(gradLogits, null);
     }
 
     private static unsafe void Forward<T>(Tensor logits, Tensor output, int iterations)
