@@ -1,4 +1,5 @@
 using Mhc.Benchmarks;
+using Mhc.Benchmarks.Gpt;
 using Mhc.Runtime;
 using Mhc.Runtime.Ops;
 using TorchSharp;
@@ -6,10 +7,17 @@ using static TorchSharp.torch;
 
 // Fused vs reference mHC ops and an mHC connection vs a plain residual add, measured side by side.
 //   dotnet run -c Release --project tests/Mhc.Benchmarks [-- --quick]
+// The GPT trained and sampled end to end with a residual and with mHC connections:
+//   dotnet run -c Release --project tests/Mhc.Benchmarks -- gpt [--quick]
 bool quick = args.Contains("--quick");
 // Both sides of every comparison run with the same allocator; --default-allocator measures glibc's default.
 bool reuse = !args.Contains("--default-allocator") && CpuAllocator.ReuseFreedMemory();
 int warmup = quick ? 1 : 3, rounds = quick ? 3 : 15;
+if (args.Contains("gpt"))
+{
+    GptSuite.Run(new BenchmarkSettings(quick, warmup, rounds, reuse));
+    return;
+}
 torch.manual_seed(0);
 Console.WriteLine($"Mhc benchmarks — {Environment.ProcessorCount} cores, torch threads {torch.get_num_threads()}, " +
                   $"{(quick ? "quick" : "full")} run ({rounds} rounds, median ms of forward+backward), " +
