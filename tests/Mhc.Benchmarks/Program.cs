@@ -1,4 +1,5 @@
 using Mhc.Benchmarks;
+using Mhc.Benchmarks.Gpt;
 using Mhc.Benchmarks.Memory;
 using Mhc.Runtime;
 using Mhc.Runtime.Ops;
@@ -7,7 +8,9 @@ using static TorchSharp.torch;
 
 // Fused vs reference mHC ops and an mHC connection vs a plain residual add, measured side by side.
 //   dotnet run -c Release --project tests/Mhc.Benchmarks [-- --quick]
-// Other suites by name: `-- memory` (peak memory of GPT training steps, Memory/MemorySuite.cs).
+// Other suites by name:
+//   -- memory [--quick] [--reuse-allocator]   peak memory of GPT training steps (Memory/MemorySuite.cs)
+//   -- gpt [--quick]                          the GPT trained and sampled end to end, residual vs mHC (Gpt/GptSuite.cs)
 if (args.FirstOrDefault() == "memory")
 {
     MemorySuite.Run(args[1..]);
@@ -17,6 +20,11 @@ bool quick = args.Contains("--quick");
 // Both sides of every comparison run with the same allocator; --default-allocator measures glibc's default.
 bool reuse = !args.Contains("--default-allocator") && CpuAllocator.ReuseFreedMemory();
 int warmup = quick ? 1 : 3, rounds = quick ? 3 : 15;
+if (args.Contains("gpt"))
+{
+    GptSuite.Run(new BenchmarkSettings(quick, warmup, rounds, reuse));
+    return;
+}
 torch.manual_seed(0);
 Console.WriteLine($"Mhc benchmarks — {Environment.ProcessorCount} cores, torch threads {torch.get_num_threads()}, " +
                   $"{(quick ? "quick" : "full")} run ({rounds} rounds, median ms of forward+backward), " +

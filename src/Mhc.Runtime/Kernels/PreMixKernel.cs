@@ -3,7 +3,11 @@ using System.Runtime.CompilerServices;
 
 namespace Mhc.Runtime.Kernels;
 
-/// <summary>Pre-mix h = Σ_i H_pre[i]·x[i,:] per token (MHC-SPEC §7 d), x as [tokens, n, C].</summary>
+/// <summary>
+/// Pre-mix h = Σ_i H_pre[i]·x[i,:] per token (MHC-SPEC §7 d), x as [tokens, n, C]. The backward for
+/// n = 4 is one pass over dh with the four dot products in registers; other n take one scale and one
+/// dot-product pass per stream.
+/// </summary>
 internal static unsafe class PreMixKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private static int Width => Vector<T>.Count;
@@ -48,6 +52,11 @@ internal static unsafe class PreMixKernel<T> where T : unmanaged, IFloatingPoint
                 long rows = token * n * channels;
                 T* dh = (T*)gh + token * channels;
                 T* wt = (T*)ws + token * n;
+                if (n == 4)
+                {
+                    Backward4((T*)xs + rows, wt, dh, (T*)gx + rows, (T*)gw + token * 4, channels);
+                    continue;
+                }
                 for (int i = 0; i < n; i++)
                 {
                     T* xi = (T*)xs + rows + (long)i * channels;
@@ -56,5 +65,43 @@ internal static unsafe class PreMixKernel<T> where T : unmanaged, IFloatingPoint
                 }
             }
         });
+    }
+
+    /// <summary>n = 4, one token: dx[i,:] = w[i]·dh and dw[i] = x[i,:]·dh in one pass.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Backward4(T* x, T* w, T* dh, T* dx, T* dw, int channels)
+    {
+        T* x1 = x + channels, x2 = x + 2 * channels, x3 = x + 3 * channels;
+        Vector<T> s0 = default, s1 = default, s2 = default, s3 = default;
+        var w0 = new Vector<T>(w[0]);
+        var w1 = new Vector<T>(w[1]);
+        var w2 = new Vector<T>(w[2]);
+        var w3 = new Vector<T>(w[3]);
+        int c = 0;
+        for (; c <= channels - Width; c += Width)
+        {
+            var g = VectorMath<T>.Load(dh + c);
+            VectorMath<T>.Store(dx + c, w0 * g);
+            VectorMath<T>.Store(dx + channels + c, w1 * g);
+            VectorMath<T>.Store(dx + 2 * channels + c, w2 * g);
+            VectorMath<T>.Store(dx + 3 * channels + c, w3 * g);
+            s0 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(x + c), g, s0);
+            s1 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(x1 + c), g, s1);
+            s2 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(x2 + c), g, s2);
+            s3 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(x3 + c), g, s3);
+        }
+        dw[0] = Vector.Sum(s0);
+        dw[1] = Vector.Sum(s1);
+        dw[2] = Vector.Sum(s2);
+        dw[3] = Vector.Sum(s3);
+        for (; c < channels; c++)
+        {
+            T g = dh[c];
+            for (int i = 0; i < 4; i++)
+            {
+                dx[i * channels + c] = w[i] * g;
+                dw[i] += x[i * channels + c] * g;
+            }
+        }
     }
 }

@@ -9,6 +9,13 @@ internal readonly struct TokenChunks
 {
     private const long MinOperationsPerChunk = 1 << 16;
 
+    /// <summary>
+    /// Runs every kernel on the calling thread. For measuring what handing chunks to .NET's thread pool
+    /// costs while libtorch's own OpenMP workers hold the same cores (the benchmarks' GPT suite compares
+    /// both); set it between steps, never while kernels run.
+    /// </summary>
+    internal static bool SingleThreaded { get; set; }
+
     public long Tokens { get; }
     public int Count { get; }
     private readonly long _chunkSize;
@@ -47,7 +54,7 @@ internal readonly struct TokenChunks
     /// <summary>Runs <paramref name="body"/>(start, end, chunkIndex) for every chunk.</summary>
     public void Run(Action<long, long, int> body)
     {
-        if (Count == 1)
+        if (Count == 1 || SingleThreaded)
         {
             body(0, Tokens, 0);
             return;

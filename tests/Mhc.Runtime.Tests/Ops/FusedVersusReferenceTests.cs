@@ -73,6 +73,40 @@ public class FusedVersusReferenceTests
         Assert.All(Values(fusedInputs.Bias.grad!.narrow(0, 0, N)), g => Assert.Equal(0.0, g));
     }
 
+    [Theory]
+    [InlineData(2L)]
+    [InlineData(4L)]
+    public void MixingKernelsAgreeInFloat32WithVectorsAndATail(long n)
+    {
+        // 21 channels: two float32 vectors of 8 and a scalar tail of 5, through the n = 4 unrolled
+        // kernels and the general ones.
+        using var scope = NewDisposeScope();
+        var generator = manual_seed(73 + n);
+        const long channels = 21;
+        Tensor[] fused =
+        [
+            Random([3, 7, n, channels], 1.0, ScalarType.Float32, generator, requiresGrad: true),
+            Random([3, 7, n, n], 1.0, ScalarType.Float32, generator, requiresGrad: true),
+            Random([3, 7, n], 1.0, ScalarType.Float32, generator, requiresGrad: true),
+            Random([3, 7, channels], 1.0, ScalarType.Float32, generator, requiresGrad: true),
+        ];
+        var reference = fused.Select(t => t.detach().clone().requires_grad_(true)).ToArray();
+        var gradOutput = Random([3, 7, n, channels], 1.0, ScalarType.Float32, generator);
+        var gradMixed = Random([3, 7, channels], 1.0, ScalarType.Float32, generator);
+        foreach (var (t, implementation) in new[] { (fused, OpsImplementation.Fused), (reference, OpsImplementation.Reference) })
+        {
+            var merged = MhcOps.Merge(t[0], t[1], t[2], t[3], implementation);
+            var mixed = MhcOps.PreMix(t[0], t[2], implementation);
+            ((merged * gradOutput).sum() + (mixed * gradMixed).sum()).backward();
+        }
+        string[] names = ["x", "hRes", "hPost/hPre", "branch"];
+        for (int i = 0; i < names.Length; i++)
+            Close(fused[i].grad!, reference[i].grad!, 1e-5, "grad " + names[i]);
+        Close(MhcOps.Merge(fused[0], fused[1], fused[2], fused[3]), MhcOps.Merge(reference[0], reference[1], reference[2], reference[3],
+            OpsImplementation.Reference), 1e-5, "merge");
+        Close(MhcOps.PreMix(fused[0], fused[2]), MhcOps.PreMix(reference[0], reference[2], OpsImplementation.Reference), 1e-5, "pre-mix");
+    }
+
     [Fact]
     public void BackwardAcceptsBroadcastGradients()
     {

@@ -62,9 +62,10 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
                 ChainToProjections<double>(shape, buffers, grads);
 
             // The two products over all tokens are plain GEMMs: the BLAS library beats any hand-written
-            // loop at them (about 9× here), so the fused part stops at gq.
+            // loop at them (about 9× here), so the fused part stops at gq. ∂φ is computed as (gqᵀ·v)ᵀ:
+            // MKL runs that operand order ~1.4× faster than vᵀ·gq at the GPT's shapes (thin m = 24).
             var v = x.view(shape.Tokens, shape.Width);
-            gradPhi = v.t().mm(gq).MoveToOuterDisposeScope();
+            gradPhi = gq.t().mm(v).t().contiguous().MoveToOuterDisposeScope();
             gradX = gq.mm(phi.t()).addcmul_(v, scale, 1).view_as(x).MoveToOuterDisposeScope();
         }
         GradientHandles.ReleaseIncoming([.. gradOutputs]);

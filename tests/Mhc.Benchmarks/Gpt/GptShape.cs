@@ -1,0 +1,12 @@
+namespace Mhc.Benchmarks.Gpt;
+
+/// <summary>The sizes of one GPT measured, and of the batches it trains on.</summary>
+internal sealed record GptShape(string Name, int Layers, long Width, long Heads, long Context, long Batch)
+{
+    public const long Vocabulary = 65; // the trainer's character set
+
+    public long Tokens => Batch * Context;
+
+    public override string ToString() =>
+        $"{Name}: {Layers} layers, width {Width}, {Heads} heads, context {Context}, batch {Batch} ({Tokens} tokens/step)";
+}

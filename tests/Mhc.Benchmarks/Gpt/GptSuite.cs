@@ -1,0 +1,63 @@
+using static TorchSharp.torch;
+
+namespace Mhc.Benchmarks.Gpt;
+
+/// <summary>
+/// The same GPT trained and sampled with a plain residual, with 4 streams but no mixing, and with mHC
+/// (n = 4; kernels threaded as shipped, and on the calling thread only), side by side: training-step
+/// time and generation speed as ratios to the residual model, then the profile of an mHC connection at
+/// the same shapes.
+/// </summary>
+internal static class GptSuite
+{
+    private const long Seed = 1;
+
+    private static readonly GptShape TrainerDefault = new("trainer default", Layers: 4, Width: 128, Heads: 4, Context: 64, Batch: 16);
+    private static readonly GptShape Larger = new("larger", Layers: 6, Width: 256, Heads: 8, Context: 128, Batch: 16);
+
+    private static readonly GptVariant[] Variants = [GptVariant.Residual, GptVariant.WideResidual, GptVariant.Mhc, GptVariant.MhcOneThread];
+
+    public static void Run(BenchmarkSettings settings)
+    {
+        Console.WriteLine($"GPT end to end — {Environment.ProcessorCount} cores, torch threads {get_num_threads()}, " +
+                          $"{(settings.Quick ? "quick" : "full")} run, medians of {settings.Rounds} interleaved rounds, " +
+                          $"{(settings.ReusesFreedMemory ? "freed memory reused (CpuAllocator.ReuseFreedMemory)" : "default allocator")}\n");
+        foreach (var shape in settings.Quick ? new[] { TrainerDefault } : new[] { TrainerDefault, Larger })
+        {
+            Console.WriteLine(shape);
+            var models = Variants.Select(v => v.Create(shape, Seed)).ToArray();
+            var steps = MeasureTraining(shape, models, settings);
+            MeasureGeneration(shape, models, settings);
+            ConnectionProfile.Print(shape, settings, steps);
+            foreach (var model in models) model.Dispose();
+            Console.WriteLine();
+        }
+    }
+
+    private static StepTimes MeasureTraining(GptShape shape, nn.Module<Tensor, Tensor>[] models, BenchmarkSettings settings)
+    {
+        var steps = models.Select(m => new TrainingStep(m, shape, Seed)).ToArray();
+        // Equal weights and a function-preserving conversion give equal first losses: the variants do the same work.
+        var firstLosses = steps.Select(s => s.Run()).ToArray();
+        var times = Harness.MedianMilliseconds(steps.Select((s, v) => Variants[v].Around(() => s.Run())).ToList(), settings.Warmup, settings.Rounds);
+        foreach (var step in steps) step.Dispose();
+
+        Console.WriteLine("  Training step (forward + backward + AdamW)       ms     vs residual   first loss");
+        for (int v = 0; v < Variants.Length; v++)
+            Console.WriteLine($"    {Variants[v].Name,-42} {Harness.Ms(times[v]),8}   {Harness.Ratio(times[v] / times[0]),9}   {firstLosses[v]:0.0000}");
+        return new StepTimes(times[0], times[Array.IndexOf(Variants, GptVariant.Mhc)]);
+    }
+
+    private static void MeasureGeneration(GptShape shape, nn.Module<Tensor, Tensor>[] models, BenchmarkSettings settings)
+    {
+        // Twice the context, so most forwards see a full window, as in a long sample.
+        int tokens = settings.Quick ? (int)shape.Context / 2 : 2 * (int)shape.Context;
+        var runs = models.Select(m => new Generation(m, shape.Context, tokens, seed: 7)).ToArray();
+        var times = Harness.MedianMilliseconds(runs.Select((r, v) => Variants[v].Around(r.Run)).ToList(), Math.Min(1, settings.Warmup),
+            Math.Max(3, settings.Rounds / 3));
+
+        Console.WriteLine($"  Generation, {tokens} tokens (eval, no_grad){"",-9}tokens/s  vs residual");
+        for (int v = 0; v < Variants.Length; v++)
+            Console.WriteLine($"    {Variants[v].Name,-42} {tokens / (times[v] / 1000),9:0.0}   {Harness.Ratio(times[0] / times[v]),9}");
+    }
+}

@@ -1,0 +1,43 @@
+using Mhc.Runtime;
+using Mhc.Runtime.Kernels;
+using static TorchSharp.torch;
+
+namespace Mhc.Benchmarks.Gpt;
+
+/// <summary>
+/// The GPTs compared: the plain residual sample, and the tool-converted sample with its connections
+/// set to mHC or to the 4-stream residual (connections off, streams kept), which isolates what the
+/// wider stream state alone costs. The last mHC variant runs the fused kernels on the calling thread
+/// only, which shows what handing them to .NET's thread pool beside libtorch's OpenMP workers costs.
+/// </summary>
+internal sealed record GptVariant(string Name, ConnectionKind? Kind, bool KernelsOnCallingThread = false)
+{
+    public static readonly GptVariant Residual = new("residual", null);
+    public static readonly GptVariant WideResidual = new("4 streams, no mixing", ConnectionKind.Residual);
+    public static readonly GptVariant Mhc = new("mHC (n = 4)", ConnectionKind.Mhc);
+    public static readonly GptVariant MhcOneThread = new("mHC (n = 4), kernels on caller's thread", ConnectionKind.Mhc, true);
+
+    /// <summary>Wraps one timed run of this variant in its kernel threading.</summary>
+    public Action Around(Action run) => !KernelsOnCallingThread ? run : () =>
+    {
+        TokenChunks.SingleThreaded = true;
+        try { run(); }
+        finally { TokenChunks.SingleThreaded = false; }
+    };
+
+    /// <summary>Builds the model from <paramref name="seed"/>: equal seeds give equal GPT weights in every variant.</summary>
+    public nn.Module<Tensor, Tensor> Create(GptShape shape, long seed)
+    {
+        manual_seed(seed);
+        if (Kind is not { } kind)
+            return new global::Gpt.Residual.GptModel(new global::Gpt.Residual.GptConfig
+            {
+                VocabSize = GptShape.Vocabulary, BlockSize = shape.Context, NLayer = shape.Layers, NEmbd = shape.Width, NHead = shape.Heads,
+            });
+        using var _ = HyperConnections.OverrideOptions(options => options with { Kind = kind });
+        return new global::Gpt.HyperConnected.GptModel(new global::Gpt.HyperConnected.GptConfig
+        {
+            VocabSize = GptShape.Vocabulary, BlockSize = shape.Context, NLayer = shape.Layers, NEmbd = shape.Width, NHead = shape.Heads,
+        });
+    }
+}
