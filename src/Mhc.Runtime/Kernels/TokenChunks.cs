@@ -7,7 +7,7 @@ namespace Mhc.Runtime.Kernels;
 /// </summary>
 internal readonly struct TokenChunks
 {
-    private const long MinOperationsPerChunk = 1 << 16;
+    private const long MinOperationsPerChunk = 1 << 20;
 
     /// <summary>
     /// Runs every kernel on the calling thread. For measuring what handing chunks to .NET's thread pool

@@ -7,6 +7,9 @@ internal sealed record GptShape(string Name, int Layers, long Width, long Heads,
 
     public long Tokens => Batch * Context;
 
+    /// <summary>The sizes in a table column's width.</summary>
+    public string Compact => $"L={Layers} C={Width} T={Context} B={Batch}";
+
     public override string ToString() =>
         $"{Name}: {Layers} layers, width {Width}, {Heads} heads, context {Context}, batch {Batch} ({Tokens} tokens/step)";
 }

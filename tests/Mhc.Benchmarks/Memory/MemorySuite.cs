@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
+using Mhc.Benchmarks.Gpt;
 
 namespace Mhc.Benchmarks.Memory;
 
@@ -18,10 +19,12 @@ internal static class MemorySuite
 
     private static readonly GptShape[] Shapes =
     [
-        new(Layers: 4, Width: 128, Heads: 4, Context: 64, Batch: 32),
-        new(Layers: 4, Width: 256, Heads: 8, Context: 128, Batch: 16),
-        new(Layers: 12, Width: 256, Heads: 8, Context: 128, Batch: 16),
+        new("memory", Layers: 4, Width: 128, Heads: 4, Context: 64, Batch: 32),
+        new("memory", Layers: 4, Width: 256, Heads: 8, Context: 128, Batch: 16),
+        new("memory", Layers: 12, Width: 256, Heads: 8, Context: 128, Batch: 16),
     ];
+
+    private static readonly GptVariant[] Variants = [GptVariant.Residual, GptVariant.Mhc];
 
     public static void Run(string[] args)
     {
@@ -33,7 +36,6 @@ internal static class MemorySuite
 
         var shapes = args.Contains("--quick") ? Shapes[..1] : Shapes;
         bool reuse = args.Contains(ReuseFlag);
-        var variants = Enum.GetValues<GptVariant>();
         Console.WriteLine("GPT training step (forward + cross-entropy + backward + AdamW), float32, one process per variant, " +
                           (reuse ? "CpuAllocator.ReuseFreedMemory (freed memory stays resident)." : "every block of 64 KiB or more unmapped when freed."));
         Console.WriteLine("MiB resident above the between-steps level (model, gradients, AdamW moments); each phase its own peak.\n");
@@ -41,11 +43,11 @@ internal static class MemorySuite
         Console.WriteLine("shape                    variant          model  grads+adam  forward  after fwd  backward  adam step   peak   /residual");
         foreach (var shape in shapes)
         {
-            var results = variants.ToDictionary(v => v, v => MeasureInChild(v, shape, reuse));
+            var results = Variants.ToDictionary(v => v, v => MeasureInChild(v, shape, reuse));
             measured[shape] = results;
             double residualPeak = results[GptVariant.Residual].Peak;
             foreach (var (variant, m) in results)
-                Console.WriteLine($"{shape,-24} {variant,-14} {MiB(m.Model),7} {MiB(m.BetweenSteps - m.Model),11} {MiB(m.Forward),8} {MiB(m.AfterForward),10}" +
+                Console.WriteLine($"{shape.Compact,-24} {variant.Name,-14} {MiB(m.Model),7} {MiB(m.BetweenSteps - m.Model),11} {MiB(m.Forward),8} {MiB(m.AfterForward),10}" +
                                   $" {MiB(m.Backward),9} {MiB(m.OptimizerStep),10} {MiB(m.Peak),6} {Harness.Ratio(m.Peak / residualPeak),11}");
         }
         PrintPerLayer(measured);
@@ -58,9 +60,9 @@ internal static class MemorySuite
             foreach (var shallow in measured.Keys.Where(s => s.Layers < deep.Layers && s == deep with { Layers = s.Layers }))
             {
                 int layers = deep.Layers - shallow.Layers;
-                Console.Write($"\nPeak per layer ({shallow} → L={deep.Layers}):");
+                Console.Write($"\nPeak per layer ({shallow.Compact} → L={deep.Layers}):");
                 foreach (var variant in measured[deep].Keys)
-                    Console.Write($"  {variant} {MiB((double)(measured[deep][variant].Peak - measured[shallow][variant].Peak) / layers)} MiB");
+                    Console.Write($"  {variant.Name} {MiB((double)(measured[deep][variant].Peak - measured[shallow][variant].Peak) / layers)} MiB");
                 Console.WriteLine();
             }
     }
@@ -70,9 +72,9 @@ internal static class MemorySuite
         bool allocatorSet = args.Contains(ReuseFlag) ? Mhc.Runtime.CpuAllocator.ReuseFreedMemory() : ProcessMemory.ReturnFreedBlocks();
         if (!allocatorSet)
             throw new PlatformNotSupportedException("The memory suite needs glibc's mallopt and /proc (Linux).");
-        var variant = Enum.Parse<GptVariant>(args[0]);
+        var variant = Variants[int.Parse(args[0], CultureInfo.InvariantCulture)];
         var n = args[1..6].Select(a => long.Parse(a, CultureInfo.InvariantCulture)).ToArray();
-        var shape = new GptShape((int)n[0], n[1], n[2], n[3], n[4]);
+        var shape = new GptShape("memory", (int)n[0], n[1], n[2], n[3], n[4]);
         Console.WriteLine(TrainingStepProbe.Measure(variant, shape).Serialize());
     }
 
@@ -82,7 +84,7 @@ internal static class MemorySuite
         // Under `dotnet Mhc.Benchmarks.dll` the process is the host, which needs the assembly first.
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
             start.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-        foreach (var arg in new[] { "memory", ChildFlag, variant.ToString(), shape.Layers.ToString(CultureInfo.InvariantCulture),
+        foreach (var arg in new[] { "memory", ChildFlag, Array.IndexOf(Variants, variant).ToString(CultureInfo.InvariantCulture), shape.Layers.ToString(CultureInfo.InvariantCulture),
                      shape.Width.ToString(CultureInfo.InvariantCulture), shape.Heads.ToString(CultureInfo.InvariantCulture),
                      shape.Context.ToString(CultureInfo.InvariantCulture), shape.Batch.ToString(CultureInfo.InvariantCulture) })
             start.ArgumentList.Add(arg);
@@ -92,7 +94,7 @@ internal static class MemorySuite
         string output = child.StandardOutput.ReadToEnd();
         child.WaitForExit();
         if (child.ExitCode != 0)
-            throw new InvalidOperationException($"The memory probe for {variant} at {shape} exited with {child.ExitCode}.");
+            throw new InvalidOperationException($"The memory probe for {variant.Name} at {shape.Compact} exited with {child.ExitCode}.");
         return StepMemory.Parse(output.Trim().Split('\n')[^1]);
     }
 

@@ -1,19 +1,8 @@
-using Mhc.Runtime;
+using Mhc.Benchmarks.Gpt;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Mhc.Benchmarks.Memory;
-
-/// <summary>Which GPT a memory probe trains.</summary>
-internal enum GptVariant { Residual, Mhc }
-
-/// <summary>Sizes of the GPT and its batch.</summary>
-internal sealed record GptShape(int Layers, long Width, long Heads, long Context, long Batch)
-{
-    public const long Vocabulary = 65;
-
-    public override string ToString() => $"L={Layers} C={Width} T={Context} B={Batch}";
-}
 
 /// <summary>
 /// Resident bytes of one training step above what the process holds between steps, per phase. Each
@@ -44,8 +33,7 @@ internal static class TrainingStepProbe
     public static StepMemory Measure(GptVariant variant, GptShape shape)
     {
         long start = ProcessMemory.ResidentBytes();
-        torch.manual_seed(0);
-        using var model = Create(variant, shape);
+        using var model = variant.Create(shape, seed: 0);
         long modelBytes = ProcessMemory.ResidentBytes() - start;
         using var optimizer = optim.AdamW(model.parameters(), lr: 1e-3, weight_decay: 0.01);
         using var input = randint(GptShape.Vocabulary, [shape.Batch, shape.Context]);
@@ -86,19 +74,5 @@ internal static class TrainingStepProbe
     {
         var logits = model.forward(input);
         return nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), target.view(-1));
-    }
-
-    private static nn.Module<Tensor, Tensor> Create(GptVariant variant, GptShape shape)
-    {
-        if (variant == GptVariant.Residual)
-            return new Gpt.Residual.GptModel(new Gpt.Residual.GptConfig
-            {
-                VocabSize = GptShape.Vocabulary, BlockSize = shape.Context, NLayer = shape.Layers, NEmbd = shape.Width, NHead = shape.Heads,
-            });
-        using var _ = HyperConnections.OverrideOptions(o => o with { Kind = ConnectionKind.Mhc });
-        return new Gpt.HyperConnected.GptModel(new Gpt.HyperConnected.GptConfig
-        {
-            VocabSize = GptShape.Vocabulary, BlockSize = shape.Context, NLayer = shape.Layers, NEmbd = shape.Width, NHead = shape.Heads,
-        });
     }
 }
