@@ -81,7 +81,7 @@ public sealed class Program : TrainingOptions
                 console.WriteLine($"GPT with {connection} connections{(connections.Count > 0 ? $" ({connections[0].Streams} streams)" : "")}: " +
                                   $"{shape.Layers} layers, width {shape.Width}, {shape.Heads} heads, context {shape.Context}, " +
                                   $"{parameters:N0} parameters; {corpus.Description}.");
-                var run = ProgressConsole.Run(console.Out, progress =>
+                var run = ProgressConsole.Run(console, progress =>
                 {
                     var training = new TrainingRun(model, corpus, shape.Context,
                         new TrainingSettings(Steps, Batch, LearningRate, EvalInterval, ProbeInterval, (ulong)Seed), progress.BeginRun("", Steps));
@@ -93,7 +93,7 @@ public sealed class Program : TrainingOptions
                 {
                     new Checkpoint(connection, shape, corpus.Tokenizer.Alphabet, (resumed?.Steps ?? 0) + Steps).Save(Out, model);
                     var manifest = new RunManifest(Path.GetFileName(Path.GetFullPath(Out).TrimEnd(Path.DirectorySeparatorChar)), connection,
-                        connections.Count > 0 ? connections[0].Streams : 1, shape, Steps, Batch, LearningRate, Seed, corpus.Description, parameters);
+                        connections.Count > 0 ? connections[0].Streams : 1, shape, Steps, Batch, LearningRate, Seed, EvalInterval, ProbeInterval, corpus.Description, parameters);
                     var record = new RunRecord(manifest, run.History, run.TrainingSeconds);
                     RunFolder.Write(Out, record);
                     var files = RunReport.Write(Out, $"GPT with {RunPlots.NameOf(connection)} connections on {corpus.Source}", [record]);
@@ -104,7 +104,7 @@ public sealed class Program : TrainingOptions
             }
             return 0;
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException or System.Text.Json.JsonException)
         {
             console.Error.WriteLine($"error: {e.Message}");
             return 2;

@@ -2,8 +2,9 @@ namespace Mhc.Runtime.Kernels;
 
 /// <summary>
 /// Splits a run of tokens into contiguous chunks for <see cref="Parallel.For(int, int, Action{int})"/>.
-/// Small work runs inline on the calling thread: below a few tens of thousands of operations the
-/// thread-pool hand-off costs more than it saves.
+/// Each chunk gets at least 2²⁰ operations, so work below about 2·2²⁰ runs inline on the calling thread:
+/// smaller hand-offs to the thread pool cost more than they save, above all while libtorch's OpenMP
+/// workers spin on the same cores (a generation forward at the trainer's default shape is all such work).
 /// </summary>
 internal readonly struct TokenChunks
 {

@@ -14,6 +14,21 @@ public class GradientHandleTests
         Assert.Equal(shallow, deep);
     }
 
+    [Fact]
+    public void EarlyReleaseLeavesTheGradientsEqualToTheReferencePath()
+    {
+        var (fused, _) = StackGradients(depth: 4, OpsImplementation.Fused);
+        var (reference, _) = StackGradients(depth: 4, OpsImplementation.Reference);
+
+        Assert.Equal(reference.Count, fused.Count);
+        foreach (var (f, r) in fused.Zip(reference))
+        {
+            Assert.True(f.allclose(r, rtol: 1e-9, atol: 1e-11), $"max |difference| {(f - r).abs().max().item<double>():E2}");
+            f.Dispose();
+            r.Dispose();
+        }
+    }
+
     private static long TensorsLeftInScopeByBackward(int depth)
     {
         var (grads, left) = StackGradients(depth);
@@ -21,11 +36,11 @@ public class GradientHandleTests
         return left;
     }
 
-    private static (List<Tensor> Gradients, long LeftByBackward) StackGradients(int depth)
+    private static (List<Tensor> Gradients, long LeftByBackward) StackGradients(int depth, OpsImplementation implementation = OpsImplementation.Fused)
     {
         manual_seed(5);
         var connections = Enumerable.Range(0, depth)
-            .Select(i => new HyperConnection($"hc{i}", 8, new HyperConnectionOptions(), layerIndex: i)).ToList();
+            .Select(i => new HyperConnection($"hc{i}", 8, new HyperConnectionOptions { Implementation = implementation }, layerIndex: i)).ToList();
         using var w = randn(8, 8, dtype: ScalarType.Float64) * 0.3;
         using var input = randn(6, 4, 8, dtype: ScalarType.Float64).requires_grad_();
         foreach (var c in connections) c.to(ScalarType.Float64);

@@ -46,12 +46,14 @@ public sealed class ExperimentTests : IDisposable
         Assert.Contains("![amax](amax.png)", summary);
         Assert.Empty(Directory.GetFileSystemEntries(_dir, "*.partial*", SearchOption.AllDirectories));
 
-        var mhc = RunFolder.Read(Path.Combine(_dir, "runs", "mhc-stress"));
-        Assert.Equal(0.003, mhc.Manifest.LearningRate, 12);
-        Assert.Equal(new[] { 4, 6, 8, 12 }, mhc.History.Select(p => p.Step));
-        var probes = mhc.Probes.ToList();
-        Assert.Equal(new[] { 4, 8, 12 }, probes.Select(p => p.Step));
-        foreach (var c in probes.SelectMany(p => p.Gains!.Connections))
+        var stress = RunFolder.Read(Path.Combine(_dir, "runs", "mhc-stress"));
+        Assert.Equal(0.003, stress.Manifest.LearningRate, 12);
+        Assert.Equal((6, 4), (stress.Manifest.EvalInterval, stress.Manifest.ProbeInterval));
+        Assert.Equal(new[] { 4, 6, 8, 12 }, stress.History.Select(p => p.Step));
+        Assert.Equal(new[] { 4, 8, 12 }, stress.Probes.Select(p => p.Step));
+        var mhcProbes = new[] { "mhc-seed1", "mhc-stress" }.SelectMany(label => RunFolder.Read(Path.Combine(_dir, "runs", label)).Probes).ToList();
+        Assert.Equal(6, mhcProbes.Count);
+        foreach (var c in mhcProbes.SelectMany(p => p.Gains!.Connections))
         {
             Assert.Equal(ConnectionKind.Mhc, c.Kind);
             // Rows of H_res sum to 1 exactly (Sinkhorn ends on a row step); columns to within the logged column error.

@@ -16,7 +16,7 @@ public sealed class TextCorpus : IDisposable
     public string Source { get; }
 
     /// <summary>Where the text came from and how long it is, for logs and reports.</summary>
-    public string Description => $"{Source} ({Train.numel() + Validation.numel():N0} characters)";
+    public string Description => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Source} ({Train.numel() + Validation.numel():N0} characters)");
     public CharTokenizer Tokenizer { get; }
     public Tensor Train { get; }
     public Tensor Validation { get; }

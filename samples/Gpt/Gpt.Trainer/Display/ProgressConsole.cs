@@ -1,5 +1,6 @@
 using System.Globalization;
 using Gpt.Trainer.Training;
+using McMaster.Extensions.CommandLineUtils;
 using Spectre.Console;
 
 namespace Gpt.Trainer.Display;
@@ -18,10 +19,11 @@ public interface IProgressReporter
 /// </summary>
 public static class ProgressConsole
 {
-    public static T Run<T>(TextWriter plainOutput, Func<IProgressReporter, T> work)
+    public static T Run<T>(IConsole console, Func<IProgressReporter, T> work)
     {
-        if (Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
-            return work(new PlainReporter(plainOutput));
+        // The live display draws on the process's terminal, so it is used only when the command's console is that terminal.
+        if (console.IsOutputRedirected || !ReferenceEquals(console, PhysicalConsole.Singleton) || !AnsiConsole.Profile.Capabilities.Interactive)
+            return work(new PlainReporter(console.Out));
         T result = default!;
         AnsiConsole.Progress()
             .AutoClear(false)

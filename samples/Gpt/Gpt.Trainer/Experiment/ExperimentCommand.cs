@@ -52,21 +52,23 @@ public sealed class ExperimentCommand : TrainingOptions
             console.WriteLine($"Experiment: {plan.Count} runs of {Steps} steps on {corpus.Description}; GPT {Layers} layers, width {Width}, " +
                               $"{Heads} heads, context {Context}, batch {Batch}; results in {Path.GetFullPath(Out)}");
 
-            var records = ProgressConsole.Run(console.Out, progress =>
+            var records = ProgressConsole.Run(console, progress =>
             {
                 var done = new List<RunRecord>();
                 foreach (var (planned, index) in plan.Select((p, i) => (p, i + 1)))
                 {
-                    var manifest = RunExecutor.Manifest(planned.Label, planned.Connection, streams, shape, Steps, Batch, planned.LearningRate, planned.Seed, corpus);
+                    var manifest = RunExecutor.Manifest(planned.Label, planned.Connection, streams, shape, Steps, Batch, planned.LearningRate, planned.Seed, EvalInterval, ProbeInterval, corpus);
                     var folder = Path.Combine(runsFolder, planned.Label);
-                    if (RunFolder.Exists(folder) && RunFolder.Read(folder) is { } existing && existing.Manifest == manifest)
+                    if (RunFolder.TryRead(folder, out var existing, out var problem) && existing.Manifest == manifest)
                     {
                         progress.WriteLine($"[{index}/{plan.Count}] {planned.Label}: already finished in {folder}, kept");
                         done.Add(existing);
                         continue;
                     }
+                    if (problem is not null)
+                        progress.WriteLine($"[{index}/{plan.Count}] {planned.Label}: {problem}; training it again");
                     progress.WriteLine($"[{index}/{plan.Count}] {planned.Label}: {RunPlots.NameOf(planned.Connection)}, seed {planned.Seed}, lr {planned.LearningRate:G3}, {manifest.Parameters:N0} parameters");
-                    var record = RunExecutor.Train(manifest, corpus, EvalInterval, ProbeInterval, progress.BeginRun(planned.Label, Steps));
+                    var record = RunExecutor.Train(manifest, corpus, progress.BeginRun(planned.Label, Steps));
                     RunFolder.Write(folder, record);
                     done.Add(record);
                 }

@@ -28,7 +28,7 @@ public sealed class ReportCommand
             console.WriteLine($"{runs.Count} runs: wrote {string.Join(", ", files)} in {target}");
             return 0;
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException or System.Text.Json.JsonException or FormatException)
         {
             console.Error.WriteLine($"error: {e.Message}");
             return 2;
@@ -41,7 +41,7 @@ public sealed class ReportCommand
             throw new DirectoryNotFoundException($"'{folder}' does not exist.");
         if (RunFolder.Exists(folder)) return [folder];
         var nested = Path.Combine(folder, ExperimentCommand.RunsFolder);
-        var runs = Directory.Exists(nested) ? Directory.GetDirectories(nested).Where(RunFolder.Exists).Order().ToList() : [];
+        var runs = Directory.Exists(nested) ? Directory.GetDirectories(nested).Where(d => !RunFolder.IsStaging(d) && RunFolder.Exists(d)).Order().ToList() : [];
         return runs.Count > 0 ? runs
             : throw new FileNotFoundException($"'{folder}' is neither a run folder (no {RunFolder.ManifestFile}) nor holds finished runs under {ExperimentCommand.RunsFolder}/.");
     }

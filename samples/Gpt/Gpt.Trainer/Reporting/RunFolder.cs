@@ -11,6 +11,8 @@ public static class RunFolder
 {
     public const string ManifestFile = "run.json", LogFile = "log.csv", GainsFile = "gains.csv";
 
+    private const string StagingSuffix = ".partial";
+
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new JsonStringEnumConverter() } };
 
     private sealed record Stored(RunManifest Manifest, double TrainingSeconds);
@@ -18,7 +20,7 @@ public static class RunFolder
     public static void Write(string directory, RunRecord run)
     {
         var full = Path.GetFullPath(directory);
-        var staging = full.TrimEnd(Path.DirectorySeparatorChar) + ".partial";
+        var staging = full.TrimEnd(Path.DirectorySeparatorChar) + StagingSuffix;
         if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         Directory.CreateDirectory(staging);
         File.WriteAllText(Path.Combine(staging, LogFile), RunLog.LogCsv(run.History));
@@ -36,6 +38,30 @@ public static class RunFolder
         else
         {
             Directory.Move(staging, full);
+        }
+    }
+
+    /// <summary>True for the folder a write is staged in (left behind only by an interrupted write).</summary>
+    public static bool IsStaging(string directory) => directory.TrimEnd(Path.DirectorySeparatorChar).EndsWith(StagingSuffix, StringComparison.Ordinal);
+
+    /// <summary>
+    /// Reads a finished run; false with the reason when the folder holds none or what it holds cannot be
+    /// read (written by another version, edited, damaged).
+    /// </summary>
+    public static bool TryRead(string directory, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RunRecord? run, out string? problem)
+    {
+        run = null;
+        problem = null;
+        if (!Exists(directory)) return false;
+        try
+        {
+            run = Read(directory);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or JsonException or FormatException or ArgumentException)
+        {
+            problem = $"the run in {directory} cannot be read ({e.Message})";
+            return false;
         }
     }
 

@@ -38,6 +38,12 @@ public static class RunPlots
             Save(CompositeGains(runs), Path.Combine(directory, AmaxFile), written);
             Save(HeatMaps(runs), Path.Combine(directory, HeatMapFile), written);
         }
+        else
+        {
+            // Runs without hyper-connections have no gains: plots of an earlier run in this folder would mislead.
+            File.Delete(Path.Combine(directory, AmaxFile));
+            File.Delete(Path.Combine(directory, HeatMapFile));
+        }
         return written;
     }
 

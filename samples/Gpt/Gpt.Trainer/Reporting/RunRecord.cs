@@ -12,6 +12,8 @@ public sealed record RunManifest(
     int Batch,
     double LearningRate,
     int Seed,
+    int EvalInterval,
+    int ProbeInterval,
     string Data,
     long Parameters);
 

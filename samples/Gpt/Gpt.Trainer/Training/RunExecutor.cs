@@ -9,14 +9,14 @@ public static class RunExecutor
 {
     /// <summary>The manifest of a run on this corpus, with the model's parameter count filled in.</summary>
     public static RunManifest Manifest(string label, Connection connection, int streams, ModelShape shape, int steps, int batch,
-        double learningRate, int seed, TextCorpus corpus)
+        double learningRate, int seed, int evalInterval, int probeInterval, TextCorpus corpus)
     {
         using var rng = get_rng_state();
         try
         {
             using var model = ModelFactory.Create(connection, shape);
             return new RunManifest(label, connection, connection == Connection.Residual ? 1 : streams, shape, steps, batch, learningRate, seed,
-                corpus.Description, model.parameters().Sum(p => p.numel()));
+                evalInterval, probeInterval, corpus.Description, model.parameters().Sum(p => p.numel()));
         }
         finally
         {
@@ -24,12 +24,12 @@ public static class RunExecutor
         }
     }
 
-    public static RunRecord Train(RunManifest manifest, TextCorpus corpus, int evalInterval, int probeInterval, ITrainingObserver observer)
+    public static RunRecord Train(RunManifest manifest, TextCorpus corpus, ITrainingObserver observer)
     {
         manual_seed(manifest.Seed);
         using var model = ModelFactory.Create(manifest.Connection, manifest.Shape);
         var run = new TrainingRun(model, corpus, manifest.Shape.Context,
-            new TrainingSettings(manifest.Steps, manifest.Batch, manifest.LearningRate, evalInterval, probeInterval, (ulong)manifest.Seed), observer);
+            new TrainingSettings(manifest.Steps, manifest.Batch, manifest.LearningRate, manifest.EvalInterval, manifest.ProbeInterval, (ulong)manifest.Seed), observer);
         run.Run();
         return new RunRecord(manifest, run.History, run.TrainingSeconds);
     }

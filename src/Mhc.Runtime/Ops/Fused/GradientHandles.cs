@@ -10,7 +10,8 @@ namespace Mhc.Runtime.Ops.Fused;
 /// that scope, both kinds pile up for the whole backward pass: on the sample GPT (mHC, n = 4) about 2.5
 /// stream states per connection, which made the backward, not the forward, the peak of a training step.
 /// The engine holds its own references, so ending a wrapper frees a gradient once the engine drops it.
-/// Nothing here outlives the caller's scope: what is not disposed early is disposed by the scope, as before.
+/// What is not disposed early is disposed by the caller's scope, as before; without a scope, the last
+/// node's results stay referenced until the next fused backward on the same thread.
 /// </summary>
 internal static class GradientHandles
 {
