@@ -1,3 +1,4 @@
+using Gpt.Trainer.Training;
 using static TorchSharp.torch;
 
 namespace Mhc.Benchmarks.Gpt;
@@ -52,8 +53,9 @@ internal static class GptSuite
     {
         // Twice the context, so most forwards see a full window, as in a long sample.
         int tokens = settings.Quick ? (int)shape.Context / 2 : 2 * (int)shape.Context;
-        var runs = models.Select(m => new Generation(m, shape.Context, tokens, seed: 7)).ToArray();
-        var times = Harness.MedianMilliseconds(runs.Select((r, v) => Variants[v].Around(r.Run)).ToList(), Math.Min(1, settings.Warmup),
+        // The trainer's own sampler, from a one-token prompt; a fixed seed keeps the variants' windows comparable.
+        var runs = models.Select(m => (Action)(() => Sampler.Sample(m, [0L], tokens, shape.Context, temperature: 1.0, seed: 7))).ToArray();
+        var times = Harness.MedianMilliseconds(runs.Select((r, v) => Variants[v].Around(r)).ToList(), Math.Min(1, settings.Warmup),
             Math.Max(3, settings.Rounds / 3));
 
         Console.WriteLine($"  Generation, {tokens} tokens (eval, no_grad){"",-9}tokens/s  vs residual");

@@ -7,11 +7,18 @@ namespace Gpt.Trainer.Training;
 public static class Sampler
 {
     public static string Generate(nn.Module<Tensor, Tensor> model, CharTokenizer tokenizer, string prompt, int length,
-        long context, double temperature, ulong seed)
+        long context, double temperature, ulong seed) =>
+        tokenizer.Decode(Sample(model, tokenizer.Encode(prompt.Length == 0 ? "\n" : prompt), length, context, temperature, seed));
+
+    /// <summary>
+    /// The token ids of <paramref name="prompt"/> followed by <paramref name="length"/> sampled ones: eval mode,
+    /// no_grad, one forward over the last <paramref name="context"/> tokens per new token.
+    /// </summary>
+    public static List<long> Sample(nn.Module<Tensor, Tensor> model, IEnumerable<long> prompt, int length, long context, double temperature, ulong seed)
     {
         if (temperature <= 0) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be positive.");
         using var generator = new Generator(seed);
-        var ids = new List<long>(tokenizer.Encode(prompt.Length == 0 ? "\n" : prompt));
+        var ids = new List<long>(prompt);
         bool wasTraining = model.training;
         model.eval();
         try
@@ -30,6 +37,6 @@ public static class Sampler
         {
             if (wasTraining) model.train();
         }
-        return tokenizer.Decode(ids);
+        return ids;
     }
 }
