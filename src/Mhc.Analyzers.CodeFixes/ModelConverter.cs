@@ -209,6 +209,10 @@ internal static class ModelConverter
             var expand = SyntaxFactory.ParseStatement($"{x} = HyperStreams.Expand({x}, {blockType.ToFullString()}.HyperConnectionStreams);");
             editor.InsertBefore(loop, Line(expand, indentation, newline));
             editor.InsertAfter(loop, Line(SyntaxFactory.ParseStatement($"{x} = HyperStreams.Reduce({x});"), indentation, newline));
+            if (RunStatement(stack, forward) is { } run)
+            {
+                editor.ReplaceNode(loop, run.WithLeadingTrivia(loop.GetLeadingTrivia()).WithTrailingTrivia(SyntaxFactory.EndOfLine(newline)));
+            }
         }
 
         var owner = loop.FirstAncestorOrSelf<ClassDeclarationSyntax>();
@@ -222,6 +226,46 @@ internal static class ModelConverter
             var assign = SyntaxFactory.ParseStatement("HyperConnections.AssignLayerIndices(this);");
             editor.InsertAfter(register, Line(assign, Indentation(register), newline));
         }
+    }
+
+    /// <summary>
+    /// <c>x = HyperStreams.Run(x, h, (block, streams) => block.forward(streams, ...));</c> for a loop that runs
+    /// every block of the list in order, so the runtime can free superseded stream states and recompute;
+    /// null (the loop stays) when the step uses the stream or the index anywhere but where the run supplies them.
+    /// </summary>
+    private static StatementSyntax? RunStatement(BlockStack stack, MethodDeclarationSyntax? forward)
+    {
+        var (visitsAll, blockVariable, indexVariable) = stack.Iteration;
+        var step = stack.Step;
+        var x = stack.StreamVariable;
+        var rest = step.ArgumentList.Arguments.Skip(1).ToList();
+        bool Uses(SyntaxNode node, string? name) => name is not null
+            && node.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>().Any(id => id.Identifier.ValueText == name);
+        if (!visitsAll || rest.Any(a => Uses(a, x) || Uses(a, indexVariable)))
+        {
+            return null;
+        }
+
+        var taken = new HashSet<string>((forward ?? (SyntaxNode)step).DescendantTokens()
+            .Where(t => t.IsKind(SyntaxKind.IdentifierToken)).Select(t => t.ValueText));
+        string Fresh(string name)
+        {
+            var candidate = name;
+            for (var i = 2; taken.Contains(candidate); i++)
+            {
+                candidate = name + i;
+            }
+
+            taken.Add(candidate);
+            return candidate;
+        }
+
+        var block = blockVariable ?? Fresh("block");
+        var streams = Fresh("streams");
+        var method = ((MemberAccessExpressionSyntax)step.Expression).Name.Identifier.ValueText;
+        var arguments = string.Join(", ", new[] { streams }.Concat(rest.Select(a => a.ToString())));
+        return SyntaxFactory.ParseStatement($"{x} = HyperStreams.Run({x}, {stack.ListName}, ({block}, {streams}) => {block}.{method}({arguments}));")
+            .WithAdditionalAnnotations(Simplifier.Annotation);
     }
 
     private static StatementSyntax Line(StatementSyntax statement, SyntaxTriviaList indentation, string newline)

@@ -62,6 +62,33 @@ public static class HyperConnections
     }
 
     /// <summary>
+    /// Switches recompute (paper Eq. 20) on or off for every connection under <paramref name="root"/>: mHC
+    /// connections then keep one input stream state per recompute segment for the backward and re-derive
+    /// the rest, which lowers a training step's peak memory at the cost of one extra merge per connection.
+    /// Gradients are unchanged. Takes effect where the blocks run through <see cref="HyperStreams.Run{TBlock}"/>
+    /// (the converter emits it) on the fused CPU kernels; HC and residual connections are not affected.
+    /// </summary>
+    /// <returns>The number of mHC connections switched.</returns>
+    public static int EnableRecompute(nn.Module root, bool enabled = true)
+    {
+        var connections = Find(root);
+        foreach (var connection in connections)
+            connection.Recompute = enabled;
+        return connections.Count(c => c.Kind == ConnectionKind.Mhc);
+    }
+
+    /// <summary>
+    /// Connections per recompute segment for <paramref name="connections"/> mHC connections of
+    /// <paramref name="streams"/> streams: the paper's optimum sqrt(n·L/(n+2)), rounded, at least 1.
+    /// </summary>
+    public static int RecomputeSegmentLength(int streams, int connections)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(streams, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(connections, 0);
+        return Math.Max(1, (int)Math.Round(Math.Sqrt(streams * (double)connections / (streams + 2))));
+    }
+
+    /// <summary>
     /// Numbers every connection under <paramref name="root"/> 0, 1, 2, … in module order and re-applies
     /// the layer-dependent symmetry-breaking init. Call once, after the model is built and registered.
     /// </summary>

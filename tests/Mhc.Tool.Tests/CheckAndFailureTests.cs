@@ -25,8 +25,9 @@ public class CheckAndFailureTests
         var (converted, _) = await TestConsole.RunAsync("convert", project.ProjectPath, "-q");
         Assert.Equal(ExitCodes.Success, converted);
         var source = File.ReadAllText(project.SourcePath);
-        File.WriteAllText(project.SourcePath, source.Replace(
-            "foreach (var block in h) x = block.forward(x);",
+        const string run = "x = HyperStreams.Run(x, h, (block, streams) => block.forward(streams));";
+        Assert.Contains(run, source);
+        File.WriteAllText(project.SourcePath, source.Replace(run,
             "foreach (var block in h) { x = block.forward(x); x = HyperStreams.Expand(HyperStreams.Reduce(x), Block.HyperConnectionStreams); }"));
 
         var (code, console) = await TestConsole.RunAsync("check", project.ProjectPath, "-q");

@@ -39,8 +39,7 @@ public sealed class GptModel : Module<Tensor, Tensor>
         var pos = arange(idx.shape[1], dtype: ScalarType.Int64, device: idx.device);
         var x = drop.forward(wte.forward(idx) + wpe.forward(pos));
         x = HyperStreams.Expand(x, Block.HyperConnectionStreams);
-        foreach (var block in h)
-            x = block.forward(x);
+        x = HyperStreams.Run(x, h, (block, streams) => block.forward(streams));
         x = HyperStreams.Reduce(x);
         x = ln_f.forward(x);
         return lm_head.forward(x).MoveToOuterDisposeScope();

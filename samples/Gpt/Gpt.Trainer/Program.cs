@@ -36,6 +36,9 @@ public sealed class Program : TrainingOptions
     [Option("--resume <DIR>", "Start from a checkpoint written by --out (its shape and connection win).", CommandOptionType.SingleValue)]
     public string? Resume { get; set; }
 
+    [Option("--recompute", "mHC: keep one stream state per recompute segment and re-derive the others in the backward (paper Eq. 20). Less memory, same gradients.", CommandOptionType.NoValue)]
+    public bool Recompute { get; set; }
+
     [Option("--generate <N>", "Characters to generate after training (default 200; 0 for none).", CommandOptionType.SingleValue)]
     [Range(0, 100_000)]
     public int Generate { get; set; } = 200;
@@ -72,15 +75,21 @@ public sealed class Program : TrainingOptions
             {
                 model = ModelFactory.Create(connection, new ModelShape(corpus.Tokenizer.VocabularySize, Context, Layers, Width, Heads));
             }
+            if (Recompute && connection != Connection.Mhc)
+            {
+                model.Dispose();
+                throw new ArgumentException($"--recompute applies to mHC connections; this run uses {connection}.");
+            }
 
             using (model)
             {
+                Mhc.Runtime.HyperConnections.EnableRecompute(model, Recompute);
                 var shape = resumed?.Shape ?? new ModelShape(corpus.Tokenizer.VocabularySize, Context, Layers, Width, Heads);
                 var connections = Mhc.Runtime.HyperConnections.Find(model);
                 long parameters = model.parameters().Sum(p => p.numel());
                 console.WriteLine($"GPT with {connection} connections{(connections.Count > 0 ? $" ({connections[0].Streams} streams)" : "")}: " +
                                   $"{shape.Layers} layers, width {shape.Width}, {shape.Heads} heads, context {shape.Context}, " +
-                                  $"{parameters:N0} parameters; {corpus.Description}.");
+                                  $"{parameters:N0} parameters{(Recompute ? ", recomputing stream states in the backward" : "")}; {corpus.Description}.");
                 var run = ProgressConsole.Run(console, progress =>
                 {
                     var training = new TrainingRun(model, corpus, shape.Context,

@@ -14,12 +14,14 @@ namespace Mhc.Analyzers.Detection;
 /// </summary>
 internal sealed class BlockStack
 {
-    private BlockStack(INamedTypeSymbol owner, INamedTypeSymbol block, StatementSyntax loop, string streamVariable)
+    private BlockStack(INamedTypeSymbol owner, INamedTypeSymbol block, StatementSyntax loop, string streamVariable, string listName, InvocationExpressionSyntax step)
     {
         Owner = owner;
         Block = block;
         Loop = loop;
         StreamVariable = streamVariable;
+        ListName = listName;
+        Step = step;
     }
 
     public INamedTypeSymbol Owner { get; }
@@ -29,6 +31,24 @@ internal sealed class BlockStack
     public StatementSyntax Loop { get; }
 
     public string StreamVariable { get; }
+
+    /// <summary>The member holding the blocks, as the loop names it.</summary>
+    public string ListName { get; }
+
+    /// <summary>The loop's single step, <c>block.forward(x, ...)</c> or <c>h[i].forward(x, ...)</c>.</summary>
+    public InvocationExpressionSyntax Step { get; }
+
+    /// <summary>
+    /// The variable naming the current block when the loop visits every block of the list in order:
+    /// a <c>foreach</c>'s variable, or null for a <c>for (var i = 0; i &lt; h.Count; i++)</c> over <c>h[i]</c>.
+    /// False when the loop is anything else (a sub-range, a stride), so it cannot become a run over the list.
+    /// </summary>
+    public (bool VisitsAll, string? BlockVariable, string? IndexVariable) Iteration => Loop switch
+    {
+        ForEachStatementSyntax loop => (true, loop.Identifier.ValueText, null),
+        ForStatementSyntax loop when CountsUpOver(loop, ListName) is { } index => (true, null, index),
+        _ => (false, null, null),
+    };
 
     /// <summary>
     /// Every block stack in the compilation, keyed by block type. Walks member symbols and reads the owner's
@@ -67,7 +87,7 @@ internal sealed class BlockStack
                 var found = FindLoop(type, name, cancellationToken);
                 if (found is { } loop)
                 {
-                    stacks[block] = new BlockStack(type, block, loop.Statement, loop.Variable);
+                    stacks[block] = new BlockStack(type, block, loop.Statement, loop.Variable, name, loop.Step);
                 }
             }
         }
@@ -91,7 +111,7 @@ internal sealed class BlockStack
         }
     }
 
-    private static (StatementSyntax Statement, string Variable)? FindLoop(INamedTypeSymbol owner, string listName, CancellationToken cancellationToken)
+    private static (StatementSyntax Statement, string Variable, InvocationExpressionSyntax Step)? FindLoop(INamedTypeSymbol owner, string listName, CancellationToken cancellationToken)
     {
         foreach (var reference in owner.DeclaringSyntaxReferences)
         {
@@ -112,16 +132,16 @@ internal sealed class BlockStack
                 switch (statement)
                 {
                     case ForEachStatementSyntax loop when NamesMember(loop.Expression, listName):
-                        if (SingleStep(loop.Statement, receiver => receiver is IdentifierNameSyntax id && id.Identifier.ValueText == loop.Identifier.ValueText) is { } variable)
+                        if (SingleStep(loop.Statement, receiver => receiver is IdentifierNameSyntax id && id.Identifier.ValueText == loop.Identifier.ValueText) is { } step)
                         {
-                            return (loop, variable);
+                            return (loop, step.Variable, step.Invocation);
                         }
 
                         break;
                     case ForStatementSyntax loop:
                         if (SingleStep(loop.Statement, receiver => receiver is ElementAccessExpressionSyntax element && NamesMember(element.Expression, listName)) is { } indexed)
                         {
-                            return (loop, indexed);
+                            return (loop, indexed.Variable, indexed.Invocation);
                         }
 
                         break;
@@ -143,7 +163,7 @@ internal sealed class BlockStack
     /// The variable <c>x</c> when the loop body is exactly <c>x = block.forward(x);</c>; further arguments
     /// (<c>x = layer.forward(x, mask)</c>) pass through unchanged.
     /// </summary>
-    private static string? SingleStep(StatementSyntax body, System.Func<ExpressionSyntax, bool> isBlock)
+    private static (string Variable, InvocationExpressionSyntax Invocation)? SingleStep(StatementSyntax body, System.Func<ExpressionSyntax, bool> isBlock)
     {
         if (body is BlockSyntax { Statements.Count: 1 } block)
         {
@@ -159,16 +179,42 @@ internal sealed class BlockStack
                     {
                         Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "forward" or "call" } access,
                         ArgumentList.Arguments: [{ Expression: IdentifierNameSyntax argument }, ..],
-                    },
+                    } invocation,
                 } assignment,
             }
             && assignment.IsKind(SyntaxKind.SimpleAssignmentExpression)
             && argument.Identifier.ValueText == target.Identifier.ValueText
             && isBlock(access.Expression))
         {
-            return target.Identifier.ValueText;
+            return (target.Identifier.ValueText, invocation);
         }
 
         return null;
+    }
+
+    /// <summary>The index variable of <c>for (var i = 0; i &lt; list.Count; i++)</c> (or <c>int i</c>, <c>++i</c>, <c>i += 1</c>); null for any other header.</summary>
+    private static string? CountsUpOver(ForStatementSyntax loop, string listName)
+    {
+        if (loop.Declaration is not { Variables: [{ Initializer.Value: LiteralExpressionSyntax { Token.ValueText: "0" } } variable] }
+            || loop.Initializers.Count != 0
+            || loop.Incrementors is not [var increment])
+        {
+            return null;
+        }
+
+        var index = variable.Identifier.ValueText;
+        bool IsIndex(ExpressionSyntax e) => e is IdentifierNameSyntax id && id.Identifier.ValueText == index;
+        var counts = loop.Condition is BinaryExpressionSyntax { RawKind: (int)SyntaxKind.LessThanExpression } condition
+            && IsIndex(condition.Left)
+            && condition.Right is MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Count" } count
+            && NamesMember(count.Expression, listName);
+        var steps = increment switch
+        {
+            PostfixUnaryExpressionSyntax { RawKind: (int)SyntaxKind.PostIncrementExpression } post => IsIndex(post.Operand),
+            PrefixUnaryExpressionSyntax { RawKind: (int)SyntaxKind.PreIncrementExpression } pre => IsIndex(pre.Operand),
+            AssignmentExpressionSyntax { RawKind: (int)SyntaxKind.AddAssignmentExpression, Right: LiteralExpressionSyntax { Token.ValueText: "1" } } add => IsIndex(add.Left),
+            _ => false,
+        };
+        return counts && steps ? index : null;
     }
 }

@@ -319,6 +319,16 @@ public sealed class StreamShapeAnalyzer : DiagnosticAnalyzer
                     return new Shape(ShapeKind.Streams, (int?)streams, source.Kind == ShapeKind.Single ? source.CollapsedBy : null);
                 }
 
+                if (method.Name == "Run" && method.TypeArguments is [INamedTypeSymbol block] && _symbols.IsHyperConnected(block))
+                {
+                    foreach (var other in arguments.Skip(1))
+                    {
+                        Eval(other.Expression);
+                    }
+
+                    return BlockInput(block, source, arguments[0].Expression, invocation);
+                }
+
                 return method.Name == "Reduce" ? new Shape(ShapeKind.Single, CollapsedBy: invocation) : Shape.Unknown;
             }
 
@@ -357,21 +367,7 @@ public sealed class StreamShapeAnalyzer : DiagnosticAnalyzer
 
             if (_symbols.IsHyperConnected(module))
             {
-                var expected = StreamsOf(module);
-                if (input.CollapsedBy is { } collapse)
-                {
-                    Report(DiagnosticDescriptors.StreamsCollapsedInsideStack, collapse, collapse.ToString());
-                }
-                else if (input.Kind == ShapeKind.Single)
-                {
-                    Report(DiagnosticDescriptors.BlockInputNotExpanded, arguments[0].Expression, module.Name, arguments[0].Expression.ToString());
-                }
-                else if (input is { Kind: ShapeKind.Streams, Streams: { } actual } && actual != expected)
-                {
-                    Report(DiagnosticDescriptors.StreamCountMismatch, invocation, actual, module.Name, expected);
-                }
-
-                return new Shape(ShapeKind.Streams, expected);
+                return BlockInput(module, input, arguments[0].Expression, invocation);
             }
 
             if (input.Kind == ShapeKind.Streams && !module.Name.StartsWith("Dropout", System.StringComparison.Ordinal))
@@ -381,6 +377,29 @@ public sealed class StreamShapeAnalyzer : DiagnosticAnalyzer
             }
 
             return input.Kind == ShapeKind.Single ? Shape.Single : Shape.Unknown;
+        }
+
+        /// <summary>
+        /// MHC1001–MHC1003 for streams entering a hyper-connected block, called directly or through
+        /// <c>HyperStreams.Run</c>; the block's output has its stream count.
+        /// </summary>
+        private Shape BlockInput(INamedTypeSymbol block, Shape input, ExpressionSyntax argument, InvocationExpressionSyntax invocation)
+        {
+            var expected = StreamsOf(block);
+            if (input.CollapsedBy is { } collapse)
+            {
+                Report(DiagnosticDescriptors.StreamsCollapsedInsideStack, collapse, collapse.ToString());
+            }
+            else if (input.Kind == ShapeKind.Single)
+            {
+                Report(DiagnosticDescriptors.BlockInputNotExpanded, argument, block.Name, argument.ToString());
+            }
+            else if (input is { Kind: ShapeKind.Streams, Streams: { } actual } && actual != expected)
+            {
+                Report(DiagnosticDescriptors.StreamCountMismatch, invocation, actual, block.Name, expected);
+            }
+
+            return new Shape(ShapeKind.Streams, expected);
         }
 
         private void Report(DiagnosticDescriptor descriptor, SyntaxNode node, params object[] arguments)

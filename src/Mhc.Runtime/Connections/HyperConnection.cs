@@ -1,5 +1,6 @@
 using Mhc.Runtime.Monitoring;
 using Mhc.Runtime.Ops;
+using Mhc.Runtime.Recompute;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -81,6 +82,13 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
     /// <summary>Global index of this residual site (0 for the first connection of the model).</summary>
     public int LayerIndex { get; private set; }
 
+    /// <summary>
+    /// When true (mHC, fused CPU kernels, inside <see cref="HyperStreams.Run{TBlock}"/>), this connection's input
+    /// stream state is not kept for the backward unless it starts a recompute segment; the backward re-derives
+    /// it (paper Eq. 20). Gradients are unchanged. Set for a whole model with <see cref="HyperConnections.EnableRecompute"/>.
+    /// </summary>
+    public bool Recompute { get; set; }
+
     /// <summary>Set while an <see cref="AmaxProbe"/> measures the model.</summary>
     internal ResidualMixRecorder? Recorder { get; set; }
 
@@ -98,6 +106,10 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
         StreamShape.RequireStreams(streams, Streams, Channels, nameof(streams));
         var activationType = streams.dtype;
         var computeType = StreamShape.ComputeType(activationType, nameof(streams));
+        // The fused kernels are CPU kernels; tensors elsewhere take the reference composition.
+        var impl = streams.device_type == DeviceType.CPU ? Options.Implementation : OpsImplementation.Reference;
+        var tracker = StreamTracker.Current;
+        var link = tracker?.Join(this, streams, impl == OpsImplementation.Fused);
 
         // The branch runs outside this connection's dispose scopes: tensors it creates or keeps (a cached
         // mask, a KV cache) belong to it and to the caller, exactly as before the conversion.
@@ -105,11 +117,9 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
         using (var scope = NewDisposeScope())
         {
             var x = streams.to_type(computeType).contiguous();
-            // The fused kernels are CPU kernels; tensors elsewhere take the reference composition.
-            var impl = x.device_type == DeviceType.CPU ? Options.Implementation : OpsImplementation.Reference;
             mixing = Kind switch
             {
-                ConnectionKind.Mhc => MixMhc(x, computeType, impl),
+                ConnectionKind.Mhc => MixMhc(x, computeType, impl, link),
                 ConnectionKind.Hc => MixHc(x, computeType, impl),
                 _ => MixResidual(x, computeType, impl),
             };
@@ -124,8 +134,10 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
             var fc = f.to_type(computeType).contiguous();
             var output = Kind == ConnectionKind.Residual
                 ? mixing.X + fc.unsqueeze(-2)
-                : MhcOps.Merge(mixing.X, mixing.HRes!, mixing.Post!, fc, mixing.Implementation);
-            return output.to_type(activationType).MoveToOuterDisposeScope();
+                : MhcOps.Merge(mixing.X, mixing.HRes!, mixing.Post!, fc, mixing.Implementation, link);
+            var result = output.to_type(activationType).MoveToOuterDisposeScope();
+            tracker?.Produced(result);
+            return result;
         }
     }
 
@@ -140,13 +152,13 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
         }
     }
 
-    private Mixing MixMhc(Tensor x, ScalarType computeType, OpsImplementation impl)
+    private Mixing MixMhc(Tensor x, ScalarType computeType, OpsImplementation impl, StreamLink? link)
     {
         var (pre, post, logits) = MhcOps.Coefficients(
-            x, As(phi!, computeType), As(bias!, computeType), As(alpha!, computeType), Options.RmsEpsilon, impl);
+            x, As(phi!, computeType), As(bias!, computeType), As(alpha!, computeType), Options.RmsEpsilon, impl, link);
         var hRes = MhcOps.Sinkhorn(logits, Options.SinkhornIterations, impl);
         Recorder?.Record(this, hRes);
-        return new Mixing(x, MhcOps.PreMix(x, pre, impl), post, hRes, impl);
+        return new Mixing(x, MhcOps.PreMix(x, pre, impl, link), post, hRes, impl);
     }
 
     private Mixing MixHc(Tensor x, ScalarType computeType, OpsImplementation impl)

@@ -1,5 +1,6 @@
 using Mhc.Runtime.Ops.Fused;
 using Mhc.Runtime.Ops.Reference;
+using Mhc.Runtime.Recompute;
 using TorchSharp;
 using static TorchSharp.torch;
 using static Mhc.Runtime.Ops.OpsArguments;
@@ -41,6 +42,11 @@ public static class MhcOps
     public static (Tensor Pre, Tensor Post, Tensor ResLogits) Coefficients(
         Tensor x, Tensor phi, Tensor bias, Tensor alpha, double rmsEps = 1e-6,
         OpsImplementation implementation = OpsImplementation.Fused)
+        => Coefficients(x, phi, bias, alpha, rmsEps, implementation, link: null);
+
+    /// <param name="link">A recompute segment's link: supplies x in the backward instead of the graph keeping it.</param>
+    internal static (Tensor Pre, Tensor Post, Tensor ResLogits) Coefficients(
+        Tensor x, Tensor phi, Tensor bias, Tensor alpha, double rmsEps, OpsImplementation implementation, StreamLink? link)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(phi);
@@ -57,12 +63,15 @@ public static class MhcOps
         if (implementation == OpsImplementation.Reference)
             return ReferenceOps.Coefficients(x, phi, bias, alpha, rmsEps);
         RequireFusable((x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha)));
-        var outputs = CoefficientsFunction.apply(x, phi, bias, alpha, rmsEps);
+        var outputs = CoefficientsFunction.apply(x, phi, bias, alpha, rmsEps, StreamLinks.Argument(link));
         return (outputs[0], outputs[1], outputs[2]);
     }
 
     /// <summary>Pre-mix h = Σ_i H_pre[i]·x[i,:]: x [..., n, C], hPre [..., n] → [..., C].</summary>
     public static Tensor PreMix(Tensor x, Tensor hPre, OpsImplementation implementation = OpsImplementation.Fused)
+        => PreMix(x, hPre, implementation, link: null);
+
+    internal static Tensor PreMix(Tensor x, Tensor hPre, OpsImplementation implementation, StreamLink? link)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(hPre);
@@ -73,7 +82,7 @@ public static class MhcOps
         if (implementation == OpsImplementation.Reference)
             return ReferenceOps.PreMix(x, hPre);
         RequireFusable((x, nameof(x)), (hPre, nameof(hPre)));
-        return PreMixFunction.apply(x, hPre);
+        return PreMixFunction.apply(x, hPre, StreamLinks.Argument(link));
     }
 
     /// <summary>
@@ -82,6 +91,9 @@ public static class MhcOps
     /// </summary>
     public static Tensor Merge(Tensor x, Tensor hRes, Tensor hPost, Tensor branchOutput,
         OpsImplementation implementation = OpsImplementation.Fused)
+        => Merge(x, hRes, hPost, branchOutput, implementation, link: null);
+
+    internal static Tensor Merge(Tensor x, Tensor hRes, Tensor hPost, Tensor branchOutput, OpsImplementation implementation, StreamLink? link)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(hRes);
@@ -98,6 +110,6 @@ public static class MhcOps
         if (implementation == OpsImplementation.Reference)
             return ReferenceOps.Merge(x, hRes, hPost, branchOutput);
         RequireFusable((x, nameof(x)), (hRes, nameof(hRes)), (hPost, nameof(hPost)), (branchOutput, nameof(branchOutput)));
-        return MergeFunction.apply(x, hRes, hPost, branchOutput);
+        return MergeFunction.apply(x, hRes, hPost, branchOutput, StreamLinks.Argument(link));
     }
 }

@@ -165,8 +165,7 @@ internal static class GptSources
                 var pos = arange(idx.shape[1], dtype: ScalarType.Int64);
                 var x = wte.forward(idx) + wpe.forward(pos);   // embeddings: not a residual connection
                 x = HyperStreams.Expand(x, Block.HyperConnectionStreams);
-                foreach (var block in h)
-                    x = block.forward(x);
+                x = HyperStreams.Run(x, h, (block, streams) => block.forward(streams));
                 x = HyperStreams.Reduce(x);
                 return lm_head.forward(ln_f.forward(x));
             }

@@ -63,6 +63,19 @@ public class ConvertToHyperConnectionsFixerTests
         return (source[..split].TrimEnd() + "\n", header + source[split..]);
     }
 
+    private const string Loop = """
+                for (var i = 0; i < layers.Count; i++)
+                {
+                    x = layers[i].call(x);
+                }
+        """;
+
+    private static string Run(string blockName) => $"""
+                x = HyperStreams.Expand(x, {blockName}.HyperConnectionStreams);
+                x = HyperStreams.Run(x, layers, (block, streams) => block.call(streams));
+                x = HyperStreams.Reduce(x);
+        """;
+
     private static string Stacked(string blockName, string body) => $$"""
 
         public sealed class {{blockName}}Stack : Module<Tensor, Tensor>
@@ -76,11 +89,8 @@ public class ConvertToHyperConnectionsFixerTests
             }
 
             public override Tensor forward(Tensor x)
-            {{{(body.Length == 0 ? "" : "\n        x = HyperStreams.Expand(x, " + blockName + ".HyperConnectionStreams);")}}
-                for (var i = 0; i < layers.Count; i++)
-                {
-                    x = layers[i].call(x);
-                }{{(body.Length == 0 ? "" : "\n        x = HyperStreams.Reduce(x);")}}
+            {
+        {{(body.Length == 0 ? Loop : Run(blockName))}}
                 return x;
             }
         }
@@ -199,6 +209,58 @@ public class ConvertToHyperConnectionsFixerTests
     }
 
     [Fact]
+    public Task A_loop_over_part_of_the_stack_keeps_its_loop_between_expand_and_reduce()
+    {
+        const string block = """
+            public sealed class Block : Module<Tensor, Tensor>
+            {
+                private readonly Linear attn;
+
+                public Block(long d) : base(nameof(Block))
+                {
+                    attn = Linear(d, d);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    return {|#0:x + attn.call(x)|};
+                }
+            }
+            """;
+        const string converted = """
+            [HyperConnected]
+            public sealed partial class Block : Module<Tensor, Tensor>
+            {
+                private readonly Linear attn;
+
+                public Block(long d) : base(nameof(Block))
+                {
+                    attn = Linear(d, d);
+                    InitializeHyperConnections(channels: d);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    return hc_attn.forward(x, h => attn.call(h));
+                }
+            }
+            """;
+        // Skipping the first block is not a run over the list: the loop stays as written.
+        var partial = Loop.Replace("var i = 0", "var i = 1");
+        var expected = Stacked("Block", "HyperConnections.AssignLayerIndices(this);").Replace(Run("Block"), $"""
+                    x = HyperStreams.Expand(x, Block.HyperConnectionStreams);
+            {partial.TrimEnd('\n')}
+                    x = HyperStreams.Reduce(x);
+            """);
+        Assert.Contains("var i = 1", expected);
+        var test = Test(TestSetup.Usings + block + Stacked("Block", "").Replace(Loop, partial),
+            "using Mhc.Runtime;\n" + TestSetup.Usings + converted + expected, diagnostics: 1);
+        return test.RunAsync();
+    }
+
+    [Fact]
     public Task Fix_all_converts_every_block_once()
     {
         static string Block(string name, string hyper) => $$"""
@@ -261,9 +323,9 @@ public class ConvertToHyperConnectionsFixerTests
                      "        InitializeHyperConnections(channels: d);\n        RegisterComponents();\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n        var h")
             .Replace("{|#0:x + attention.call(norm.call(x), mask)|}", "hc_attention.forward(x, s => attention.call(norm.call(s), mask))")
             .Replace("{|#1:h + ff.call(ffn_norm.call(h))|}", "hc_ff.forward(h, s => ff.call(ffn_norm.call(s)))")
-            .Replace("        RegisterComponents();\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n        foreach",
-                     "        RegisterComponents();\n        HyperConnections.AssignLayerIndices(this);\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n        x = HyperStreams.Expand(x, Layer.HyperConnectionStreams);\n        foreach")
-            .Replace("        }\n\n        return x;", "        }\n        x = HyperStreams.Reduce(x);\n\n        return x;");
+            .Replace("        RegisterComponents();\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n        foreach (var layer in layers)\n        {\n            x = layer.call(x, mask);\n        }\n",
+                     "        RegisterComponents();\n        HyperConnections.AssignLayerIndices(this);\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n" +
+                     "        x = HyperStreams.Expand(x, Layer.HyperConnectionStreams);\n        x = HyperStreams.Run(x, layers, (layer, streams) => layer.call(streams, mask));\n        x = HyperStreams.Reduce(x);\n");
         var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
         {
             TestCode = ResidualConnectionAnalyzerTests.MaskedLayer,

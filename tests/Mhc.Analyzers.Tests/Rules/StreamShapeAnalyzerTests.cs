@@ -10,8 +10,7 @@ public class StreamShapeAnalyzerTests
     private const string Converted = GptSources.Converted;
 
     private const string Loop = """
-                foreach (var block in h)
-                    x = block.forward(x);
+                x = HyperStreams.Run(x, h, (block, streams) => block.forward(streams));
         """;
 
     private static Task Verify(string source, string? globalConfig = null, params DiagnosticResult[] expected)
@@ -75,7 +74,7 @@ public class StreamShapeAnalyzerTests
     public Task A_block_called_on_a_tensor_that_was_never_expanded_is_an_error()
         => Verify(
             Edit("        x = HyperStreams.Expand(x, Block.HyperConnectionStreams);\n", "")
-                .Replace("x = block.forward(x);", "x = block.forward({|#0:x|});"),
+                .Replace("HyperStreams.Run(x, h,", "HyperStreams.Run({|#0:x|}, h,"),
             expected: new DiagnosticResult(DiagnosticDescriptors.BlockInputNotExpanded).WithLocation(0).WithArguments("Block", "x"));
 
     [Fact]
@@ -100,7 +99,16 @@ public class StreamShapeAnalyzerTests
     public Task Stream_counts_that_disagree_are_an_error()
         => Verify(
             Edit("x = HyperStreams.Expand(x, Block.HyperConnectionStreams);", "x = HyperStreams.Expand(x, 2);")
-                .Replace("x = block.forward(x);", "x = {|#0:block.forward(x)|};"),
+                .Replace("x = HyperStreams.Run(x, h, (block, streams) => block.forward(streams));", "x = {|#0:HyperStreams.Run(x, h, (block, streams) => block.forward(streams))|};"),
+            expected: new DiagnosticResult(DiagnosticDescriptors.StreamCountMismatch).WithLocation(0).WithArguments(2, "Block", 4));
+
+    [Fact]
+    public Task A_block_loop_is_checked_like_a_run()
+        => Verify(
+            Edit(Loop, """
+                        foreach (var block in h)
+                            x = {|#0:block.forward(x)|};
+                """).Replace("x = HyperStreams.Expand(x, Block.HyperConnectionStreams);", "x = HyperStreams.Expand(x, 2);"),
             expected: new DiagnosticResult(DiagnosticDescriptors.StreamCountMismatch).WithLocation(0).WithArguments(2, "Block", 4));
 
     [Fact]
@@ -108,7 +116,7 @@ public class StreamShapeAnalyzerTests
         => Verify(
             Edit("x = HyperStreams.Expand(x, Block.HyperConnectionStreams);", "x = HyperStreams.Expand(x, 2);")
                 .Replace("[HyperConnected]", "[HyperConnected(Streams = 8)]")
-                .Replace("x = block.forward(x);", "x = {|#0:block.forward(x)|};"),
+                .Replace("x = HyperStreams.Run(x, h, (block, streams) => block.forward(streams));", "x = {|#0:HyperStreams.Run(x, h, (block, streams) => block.forward(streams))|};"),
             "is_global = true\nbuild_property.MhcStreams = 2\n",
             new DiagnosticResult(DiagnosticDescriptors.StreamCountMismatch).WithLocation(0).WithArguments(2, "Block", 8));
 

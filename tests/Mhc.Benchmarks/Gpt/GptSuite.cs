@@ -16,7 +16,7 @@ internal static class GptSuite
     private static readonly GptShape TrainerDefault = new("trainer default", Layers: 4, Width: 128, Heads: 4, Context: 64, Batch: 16);
     private static readonly GptShape Larger = new("larger", Layers: 6, Width: 256, Heads: 8, Context: 128, Batch: 16);
 
-    private static readonly GptVariant[] Variants = [GptVariant.Residual, GptVariant.WideResidual, GptVariant.Mhc, GptVariant.MhcOneThread];
+    private static readonly GptVariant[] Variants = [GptVariant.Residual, GptVariant.WideResidual, GptVariant.Mhc, GptVariant.MhcOneThread, GptVariant.MhcRecompute];
 
     public static void Run(BenchmarkSettings settings)
     {

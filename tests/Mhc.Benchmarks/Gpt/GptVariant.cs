@@ -7,15 +7,17 @@ namespace Mhc.Benchmarks.Gpt;
 /// <summary>
 /// The GPTs compared: the plain residual sample, and the tool-converted sample with its connections
 /// set to mHC or to the 4-stream residual (connections off, streams kept), which isolates what the
-/// wider stream state alone costs. The last mHC variant runs the fused kernels on the calling thread
-/// only, which shows what handing them to .NET's thread pool beside libtorch's OpenMP workers costs.
+/// wider stream state alone costs. One mHC variant runs the fused kernels on the calling thread only,
+/// which shows what handing them to .NET's thread pool beside libtorch's OpenMP workers costs; another
+/// recomputes the connections' stream states in the backward (paper Eq. 20).
 /// </summary>
-internal sealed record GptVariant(string Name, ConnectionKind? Kind, bool KernelsOnCallingThread = false)
+internal sealed record GptVariant(string Name, ConnectionKind? Kind, bool KernelsOnCallingThread = false, bool Recompute = false)
 {
     public static readonly GptVariant Residual = new("residual", null);
     public static readonly GptVariant WideResidual = new("4 streams, no mixing", ConnectionKind.Residual);
     public static readonly GptVariant Mhc = new("mHC (n = 4)", ConnectionKind.Mhc);
     public static readonly GptVariant MhcOneThread = new("mHC (n = 4), kernels on caller's thread", ConnectionKind.Mhc, true);
+    public static readonly GptVariant MhcRecompute = new("mHC + recompute", ConnectionKind.Mhc, Recompute: true);
 
     /// <summary>Wraps one timed run of this variant in its kernel threading.</summary>
     public Action Around(Action run) => !KernelsOnCallingThread ? run : () =>
@@ -35,9 +37,11 @@ internal sealed record GptVariant(string Name, ConnectionKind? Kind, bool Kernel
                 VocabSize = GptShape.Vocabulary, BlockSize = shape.Context, NLayer = shape.Layers, NEmbd = shape.Width, NHead = shape.Heads,
             });
         using var _ = HyperConnections.OverrideOptions(options => options with { Kind = kind });
-        return new global::Gpt.HyperConnected.GptModel(new global::Gpt.HyperConnected.GptConfig
+        var model = new global::Gpt.HyperConnected.GptModel(new global::Gpt.HyperConnected.GptConfig
         {
             VocabSize = GptShape.Vocabulary, BlockSize = shape.Context, NLayer = shape.Layers, NEmbd = shape.Width, NHead = shape.Heads,
         });
+        HyperConnections.EnableRecompute(model, Recompute);
+        return model;
     }
 }

@@ -6,7 +6,7 @@ using Mhc.Benchmarks.Gpt;
 namespace Mhc.Benchmarks.Memory;
 
 /// <summary>
-/// Peak memory of a GPT training step, residual vs mHC (n = 4), each variant in a fresh child process
+/// Peak memory of a GPT training step, residual vs mHC (n = 4) with and without recompute, each variant in a fresh child process
 /// so that no variant inherits another's heap. See docs/benchmarks.md, "Memory".
 ///   dotnet run -c Release --project tests/Mhc.Benchmarks -- memory [--quick] [--reuse-allocator]
 /// --reuse-allocator measures under CpuAllocator.ReuseFreedMemory, as the GPT trainer runs: freed memory
@@ -24,7 +24,7 @@ internal static class MemorySuite
         new("memory", Layers: 12, Width: 256, Heads: 8, Context: 128, Batch: 16),
     ];
 
-    private static readonly GptVariant[] Variants = [GptVariant.Residual, GptVariant.Mhc];
+    private static readonly GptVariant[] Variants = [GptVariant.Residual, GptVariant.Mhc, GptVariant.MhcRecompute];
 
     public static void Run(string[] args)
     {
@@ -40,14 +40,14 @@ internal static class MemorySuite
                           (reuse ? "CpuAllocator.ReuseFreedMemory (freed memory stays resident)." : "every block of 64 KiB or more unmapped when freed."));
         Console.WriteLine("MiB resident above the between-steps level (model, gradients, AdamW moments); each phase its own peak.\n");
         var measured = new Dictionary<GptShape, Dictionary<GptVariant, StepMemory>>();
-        Console.WriteLine("shape                    variant          model  grads+adam  forward  after fwd  backward  adam step   peak   /residual");
+        Console.WriteLine("shape                    variant            model  grads+adam  forward  after fwd  backward  adam step   peak   /residual");
         foreach (var shape in shapes)
         {
             var results = Variants.ToDictionary(v => v, v => MeasureInChild(v, shape, reuse));
             measured[shape] = results;
             double residualPeak = results[GptVariant.Residual].Peak;
             foreach (var (variant, m) in results)
-                Console.WriteLine($"{shape.Compact,-24} {variant.Name,-14} {MiB(m.Model),7} {MiB(m.BetweenSteps - m.Model),11} {MiB(m.Forward),8} {MiB(m.AfterForward),10}" +
+                Console.WriteLine($"{shape.Compact,-24} {variant.Name,-16} {MiB(m.Model),7} {MiB(m.BetweenSteps - m.Model),11} {MiB(m.Forward),8} {MiB(m.AfterForward),10}" +
                                   $" {MiB(m.Backward),9} {MiB(m.OptimizerStep),10} {MiB(m.Peak),6} {Harness.Ratio(m.Peak / residualPeak),11}");
         }
         PrintPerLayer(measured);

@@ -124,12 +124,31 @@ public sealed class ExperimentTests : IDisposable
     [InlineData(new[] { "experiment", "--connections", "resnet" }, "'resnet' is not a connection")]
     [InlineData(new[] { "experiment", "--data", "/no/such/file.txt" }, "does not exist")]
     [InlineData(new[] { "report", "/no/such/folder" }, "does not exist")]
+    [InlineData(new[] { "--connection", "hc", "--recompute", "--steps", "1" }, "--recompute applies to mHC connections")]
     public void BadInputFailsWithExitCodeTwoAndSaysWhy(string[] args, string message)
     {
         var (exit, _, error) = Trainer(args);
 
         Assert.Equal(2, exit);
         Assert.Contains(message, error);
+    }
+
+    [Fact]
+    public void RecomputeTrainsToTheSameLossesAndSample()
+    {
+        string[] run = [.. TinyModel, "--generate", "20", "--prompt", "a"];
+        var (plainExit, plain, plainError) = Trainer(run);
+        var (exit, recomputed, error) = Trainer([.. run, "--recompute"]);
+
+        Assert.True(plainExit == 0 && exit == 0, plainError + error);
+        Assert.Contains("recomputing stream states in the backward", recomputed);
+        // Every line but the header and the timings: losses, gains and the generated text are identical.
+        static IEnumerable<string> Results(string output) => output.Split('\n')
+            .Where(line => line.StartsWith("step", StringComparison.Ordinal) || line.StartsWith("---", StringComparison.Ordinal) || !line.Contains(' '))
+            .Select(line => string.Join(' ', System.Text.RegularExpressions.Regex.Replace(line, @"\d+ tok/s", "")
+                .Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+        Assert.NotEmpty(Results(plain));
+        Assert.Equal(Results(plain), Results(recomputed));
     }
 
     [Fact]

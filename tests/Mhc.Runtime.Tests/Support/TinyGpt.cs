@@ -37,9 +37,16 @@ internal sealed class TinyGpt : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var pos = arange(idx.shape[1], dtype: ScalarType.Int64, device: idx.device);
         var x = wte.forward(idx) + wpe.forward(pos);
-        if (_hyper is not null) x = HyperStreams.Expand(x, _hyper.Streams);
-        foreach (var block in h) x = block.forward(x);
-        if (_hyper is not null) x = HyperStreams.Reduce(x);
+        if (_hyper is null)
+        {
+            foreach (var block in h) x = block.forward(x);
+        }
+        else
+        {
+            x = HyperStreams.Expand(x, _hyper.Streams);
+            x = HyperStreams.Run(x, h, (block, streams) => block.forward(streams));
+            x = HyperStreams.Reduce(x);
+        }
         return lm_head.forward(ln_f.forward(x)).MoveToOuterDisposeScope();
     }
 

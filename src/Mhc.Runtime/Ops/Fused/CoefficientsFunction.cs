@@ -1,5 +1,6 @@
 using System.Numerics;
 using Mhc.Runtime.Kernels;
+using Mhc.Runtime.Recompute;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -11,7 +12,8 @@ namespace Mhc.Runtime.Ops.Fused;
 /// contiguous. Outputs H_pre [..., n], H_post [..., n], H_res logits [..., n, n]. Each token's p and r
 /// are saved beside the inputs ([tokens, m + 1], tiny next to x) so the backward needs no second pass
 /// of v·φ. The forward is one fused pass over v; the backward fuses the per-token chain rule and leaves
-/// its two matrix products to libtorch's BLAS.
+/// its two matrix products to libtorch's BLAS. An optional sixth argument, a <see cref="StreamLink"/>,
+/// lets a recompute segment supply x in the backward instead of the graph keeping it.
 /// </summary>
 internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFunction>
 {
@@ -35,7 +37,8 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
             Forward<float>(all, (float)eps);
         else
             Forward<double>(all, eps);
-        ctx.save_for_backward([x, phi, bias, alpha, stats]);
+        var link = StreamLinks.Borrowing(ctx, vars, 5);
+        ctx.save_for_backward(link is null ? [x, phi, bias, alpha, stats] : [phi, bias, alpha, stats]);
         return [pre, post, res];
     }
 
@@ -45,7 +48,9 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
         Tensor gradX, gradPhi, gradBias, gradAlpha;
         using (NewDisposeScope())
         {
+            var link = StreamLinks.Of(ctx);
             var saved = ctx.get_saved_variables();
+            if (link is not null) saved.Insert(0, link.Borrow());
             var (x, phi, bias, alpha, stats) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
             var shape = ShapeOf(x);
             var gq = empty([shape.Tokens, shape.Projections], dtype: x.dtype);
@@ -67,9 +72,10 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
             var v = x.view(shape.Tokens, shape.Width);
             gradPhi = gq.t().mm(v).t().contiguous().MoveToOuterDisposeScope();
             gradX = gq.mm(phi.t()).addcmul_(v, scale, 1).view_as(x).MoveToOuterDisposeScope();
+            link?.Release();
         }
         GradientHandles.ReleaseIncoming([.. gradOutputs]);
-        return GradientHandles.HandOver(gradX, gradPhi, gradBias, gradAlpha, null);
+        return GradientHandles.HandOver(gradX, gradPhi, gradBias, gradAlpha, null, null);
     }
 
     private static CoefficientsShape ShapeOf(Tensor x) => new(OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Mhc.Runtime.Kernels;
+using Mhc.Runtime.Recompute;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -8,7 +9,9 @@ namespace Mhc.Runtime.Ops.Fused;
 
 /// <summary>
 /// Fused res-mix + post-mix + merge. Arguments: (x [..., n, C], hRes [..., n, n], hPost [..., n],
-/// branchOutput [..., C]), contiguous.
+/// branchOutput [..., C]), contiguous, and optionally the connection's <see cref="StreamLink"/>: the merge's
+/// saved operands are what a recompute segment re-derives the next stream state from, and a later link
+/// borrows x instead of saving it.
 /// </summary>
 internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
 {
@@ -17,7 +20,16 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
     public override Tensor forward(AutogradContext ctx, params object[] vars)
     {
         var (x, hRes, hPost, branch) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3]);
-        ctx.save_for_backward([x, hRes, hPost, branch]);
+        if (vars.Length > 4 && vars[4] is StreamLink joined)
+            joined.AttachMerge(ctx);
+        var link = StreamLinks.Borrowing(ctx, vars, 4);
+        ctx.save_for_backward(link is null ? [x, hRes, hPost, branch] : [hRes, hPost, branch]);
+        return Compute(x, hRes, hPost, branch);
+    }
+
+    /// <summary>The merge without autograd; also how a recompute segment re-derives a stream state.</summary>
+    internal static Tensor Compute(Tensor x, Tensor hRes, Tensor hPost, Tensor branch)
+    {
         var output = empty_like(x);
         if (x.dtype == ScalarType.Float32)
             Forward<float>(x, hRes, hPost, branch, output);
@@ -32,7 +44,9 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
         Tensor gradX, gradRes, gradPost, gradBranch;
         using (NewDisposeScope())
         {
+            var link = StreamLinks.Of(ctx);
             var saved = ctx.get_saved_variables();
+            if (link is not null) saved.Insert(0, link.Borrow());
             var (x, hRes, hPost, branch) = (saved[0], saved[1], saved[2], saved[3]);
             var grad = gradOutput.contiguous();
             gradX = empty_like(x).MoveToOuterDisposeScope();
@@ -44,9 +58,10 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
                 Backward<float>(all);
             else
                 Backward<double>(all);
+            link?.Release();
         }
         GradientHandles.ReleaseIncoming(gradOutput);
-        return GradientHandles.HandOver(gradX, gradRes, gradPost, gradBranch);
+        return GradientHandles.HandOver(gradX, gradRes, gradPost, gradBranch, null);
     }
 
     private static unsafe void Forward<T>(Tensor x, Tensor hRes, Tensor hPost, Tensor branch, Tensor output)

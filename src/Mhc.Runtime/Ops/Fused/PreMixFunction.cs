@@ -1,12 +1,16 @@
 using System.Numerics;
 using Mhc.Runtime.Kernels;
+using Mhc.Runtime.Recompute;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
 
 namespace Mhc.Runtime.Ops.Fused;
 
-/// <summary>Fused pre-mix h = Σ_i H_pre[i]·x[i,:]. Arguments: (x [..., n, C], hPre [..., n]), contiguous.</summary>
+/// <summary>
+/// Fused pre-mix h = Σ_i H_pre[i]·x[i,:]. Arguments: (x [..., n, C], hPre [..., n]), contiguous, and
+/// optionally the <see cref="StreamLink"/> that supplies x in the backward.
+/// </summary>
 internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
 {
     public override string Name => "MhcFusedPreMix";
@@ -15,7 +19,8 @@ internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
     {
         var x = (Tensor)vars[0];
         var hPre = (Tensor)vars[1];
-        ctx.save_for_backward([x, hPre]);
+        var link = StreamLinks.Borrowing(ctx, vars, 2);
+        ctx.save_for_backward(link is null ? [x, hPre] : [hPre]);
         var output = empty(OpsArguments.Leading(x, 2, x.shape[^1]), dtype: x.dtype);
         if (x.dtype == ScalarType.Float32)
             Forward<float>(x, hPre, output);
@@ -30,7 +35,9 @@ internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
         Tensor gradX, gradPre;
         using (NewDisposeScope())
         {
+            var link = StreamLinks.Of(ctx);
             var saved = ctx.get_saved_variables();
+            if (link is not null) saved.Insert(0, link.Borrow());
             var (x, hPre) = (saved[0], saved[1]);
             var grad = gradOutput.contiguous();
             gradX = empty_like(x).MoveToOuterDisposeScope();
@@ -39,9 +46,10 @@ internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
                 Backward<float>(x, hPre, grad, gradX, gradPre);
             else
                 Backward<double>(x, hPre, grad, gradX, gradPre);
+            link?.Release();
         }
         GradientHandles.ReleaseIncoming(gradOutput);
-        return GradientHandles.HandOver(gradX, gradPre);
+        return GradientHandles.HandOver(gradX, gradPre, null);
     }
 
     private static unsafe void Forward<T>(Tensor x, Tensor hPre, Tensor output) where T : unmanaged, IFloatingPointIeee754<T>

@@ -1,0 +1,74 @@
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace Mhc.Runtime.Recompute;
+
+/// <summary>
+/// One connection's place in a <see cref="RecomputeSegment"/>. The fused ops of that connection use it
+/// instead of saving their input stream state x: the first link of a segment still saves x (the segment
+/// re-derives the others from it), every later link borrows x from the segment in the backward.
+/// </summary>
+internal sealed class StreamLink
+{
+    private AutogradContext? _merge;
+    private int _reads, _readsLeft;
+
+    internal StreamLink(RecomputeSegment segment, int index, ScalarType activationType)
+    {
+        Segment = segment;
+        Index = index;
+        ActivationType = activationType;
+    }
+
+    public RecomputeSegment Segment { get; }
+
+    /// <summary>Position in the segment; link 0's ops save their input as usual.</summary>
+    public int Index { get; }
+
+    /// <summary>The dtype the connection returns its streams in; the re-derived state is rounded through it, as the forward did.</summary>
+    public ScalarType ActivationType { get; }
+
+    /// <summary>True when the ops must save x themselves (the segment's first link).</summary>
+    public bool SavesInput => Index == 0;
+
+    /// <summary>The re-derived x of this link while its backward runs; owned by the segment.</summary>
+    internal Tensor? State { get; set; }
+
+    /// <summary>
+    /// The merge node's context. Its saved tensors (x for link 0, then H_res, H_post and the branch output)
+    /// are what the segment re-derives the next state from; the graph keeps them in any case.
+    /// </summary>
+    internal AutogradContext Merge => _merge
+        ?? throw new InvalidOperationException($"Recompute link {Index} has no merge operands; its connection did not finish its forward.");
+
+    public void AttachMerge(AutogradContext context) => _merge = context;
+
+    /// <summary>Called by an op's forward that will <see cref="Borrow"/> x in its backward.</summary>
+    public void ExpectRead()
+    {
+        _reads++;
+        _readsLeft++;
+    }
+
+    /// <summary>x of this link, re-derived on first use; valid until <see cref="Release"/>. Do not dispose it.</summary>
+    public Tensor Borrow() => Segment.Borrow(Index);
+
+    /// <summary>Ends one op's use of the borrowed x; the last one frees it.</summary>
+    public void Release()
+    {
+        if (--_readsLeft <= 0)
+            DropState();
+    }
+
+    /// <summary>Frees the re-derived x and re-arms the read count for another backward over a retained graph.</summary>
+    internal void DropState()
+    {
+        if (State is { } state)
+        {
+            state.Dispose();
+            RecomputeSegment.StateFreed();
+        }
+        State = null;
+        _readsLeft = _reads;
+    }
+}

@@ -1,0 +1,92 @@
+using static TorchSharp.torch;
+
+namespace Mhc.Runtime.Recompute;
+
+/// <summary>
+/// What <see cref="HyperStreams.Run{TBlock}"/> knows while its blocks run: the stream states the
+/// connections returned (so it can free them once superseded) and the recompute segment the next
+/// connection would join. Ambient, so the generated connections need no extra argument.
+/// </summary>
+internal sealed class StreamTracker : IDisposable
+{
+    // Flows with the async context like the option overrides; each tracker restores the one it replaced.
+    private static readonly AsyncLocal<StreamTracker?> s_current = new();
+
+    private readonly StreamTracker? _previous;
+    private readonly int _segmentLength;
+    private readonly List<Tensor> _produced = [];
+    private RecomputeSegment? _segment;
+    private Tensor? _lastOutput;
+    private bool _disposed;
+
+    private StreamTracker(int segmentLength, StreamTracker? previous)
+    {
+        _segmentLength = segmentLength;
+        _previous = previous;
+    }
+
+    public static StreamTracker? Current => s_current.Value;
+
+    /// <param name="segmentLength">Connections per recompute segment; below 2, nothing is recomputed.</param>
+    public static StreamTracker Begin(int segmentLength)
+    {
+        var tracker = new StreamTracker(segmentLength, s_current.Value);
+        s_current.Value = tracker;
+        return tracker;
+    }
+
+    /// <summary>
+    /// The link a connection about to run on <paramref name="streams"/> takes in the current segment, or
+    /// null when it saves its input as usual. A segment only continues with the very tensor the previous
+    /// connection returned: anything computed in between (a new tensor) starts a new one, so the states the
+    /// backward re-derives are exactly the ones the forward used.
+    /// </summary>
+    public StreamLink? Join(HyperConnection connection, Tensor streams, bool fused)
+    {
+        bool recomputes = _segmentLength > 1 && connection.Recompute && connection.Kind == ConnectionKind.Mhc
+            && fused && is_grad_enabled();
+        if (!recomputes)
+        {
+            _segment = null;
+            return null;
+        }
+
+        if (_segment is null || !ReferenceEquals(streams, _lastOutput) || _segment.Count >= _segmentLength)
+            _segment = new RecomputeSegment();
+        return _segment.Append(streams.dtype);
+    }
+
+    /// <summary>Records the streams a connection returned.</summary>
+    public void Produced(Tensor output)
+    {
+        _lastOutput = output;
+        _produced.Add(output);
+    }
+
+    /// <summary>
+    /// After a block: frees every stream state its connections returned except <paramref name="result"/>,
+    /// the block's own output, which is freed after the next block unless it is the final result.
+    /// </summary>
+    public void Supersede(Tensor result)
+    {
+        bool keep = false;
+        foreach (var state in _produced)
+        {
+            if (ReferenceEquals(state, result))
+                keep = true;
+            else
+                state.Dispose();
+        }
+        _produced.Clear();
+        if (keep)
+            _produced.Add(result);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _produced.Clear();
+        s_current.Value = _previous;
+    }
+}
