@@ -42,6 +42,33 @@ public class RecomputeTests
     }
 
     [Fact]
+    public void TrainingStepsWithRecomputeLeaveNoLiveTensorsBehind()
+    {
+        manual_seed(1);
+        using var model = new TinyGpt(Deep, new HyperConnectionOptions());
+        HyperConnections.EnableRecompute(model);
+        using var optimizer = optim.AdamW(model.parameters(), lr: 1e-3);
+        using var tokens = Models.Tokens();
+
+        void Step()
+        {
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            Loss(model, tokens).backward();
+            optimizer.step();
+        }
+
+        Step(); // creates gradients and optimizer state once
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        long recomputed = RecomputeSegment.StatesRecomputed;
+        for (int i = 0; i < 3; i++) Step();
+
+        Assert.Equal(3 * 8, RecomputeSegment.StatesRecomputed - recomputed);
+        Assert.Equal(0, RecomputeSegment.LiveStates);
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
     public void RetainedGraphRecomputesAgainOnTheSecondBackward()
     {
         var (plain, recomputing) = Pair(ScalarType.Float64);
