@@ -30,10 +30,10 @@ public sealed class Program : TrainingOptions
     [Option("--seed <N>", "Seed of initialisation and batches (default 1): runs are reproducible from it.", CommandOptionType.SingleValue)]
     public int Seed { get; set; } = 1;
 
-    [Option("--out <DIR>", "Save the trained model, its logs, plots and summary here (model.bin, checkpoint.json, run.json, log.csv, gains.csv, *.png, summary.md).", CommandOptionType.SingleValue)]
+    [Option("--out <DIR>", "Save the trained model, its logs, plots and summary here (model.bin, checkpoint.json, optimizer.bin, batches.bin, run.json, log.csv, gains.csv, *.png, summary.md).", CommandOptionType.SingleValue)]
     public string? Out { get; set; }
 
-    [Option("--resume <DIR>", "Start from a checkpoint written by --out (its shape and connection win).", CommandOptionType.SingleValue)]
+    [Option("--resume <DIR>", "Continue from a checkpoint written by --out: its weights, optimizer state, batch sequence and step count (its shape and connection win).", CommandOptionType.SingleValue)]
     public string? Resume { get; set; }
 
     [Option("--recompute", "mHC: keep one stream state per recompute segment and re-derive the others in the backward (paper Eq. 20). Less memory, same gradients.", CommandOptionType.NoValue)]
@@ -90,23 +90,39 @@ public sealed class Program : TrainingOptions
                 console.WriteLine($"GPT with {connection} connections{(connections.Count > 0 ? $" ({connections[0].Streams} streams)" : "")}: " +
                                   $"{shape.Layers} layers, width {shape.Width}, {shape.Heads} heads, context {shape.Context}, " +
                                   $"{parameters:N0} parameters{(Recompute ? ", recomputing stream states in the backward" : "")}; {corpus.Description}.");
-                var run = ProgressConsole.Run(console, progress =>
+                int stepsBefore = resumed?.Steps ?? 0;
+                string? state = resumed is not null && TrainingRun.HasState(Resume!) ? Resume : null;
+                if (resumed is not null && state is null)
+                    console.WriteLine($"note: {Resume} holds no optimizer state (an older checkpoint); AdamW's moments and the batch sequence start afresh.");
+                using var run = ProgressConsole.Run(console, progress =>
                 {
                     var training = new TrainingRun(model, corpus, shape.Context,
-                        new TrainingSettings(Steps, Batch, LearningRate, EvalInterval, ProbeInterval, (ulong)Seed), progress.BeginRun("", Steps));
-                    training.Run();
-                    return training;
+                        new TrainingSettings(Steps, Batch, LearningRate, EvalInterval, ProbeInterval, (ulong)Seed), progress.BeginRun("", stepsBefore, Steps));
+                    try
+                    {
+                        training.Resume(stepsBefore, state);
+                        training.Run();
+                        return training;
+                    }
+                    catch
+                    {
+                        training.Dispose();
+                        throw;
+                    }
                 });
 
                 if (Out is not null)
                 {
-                    new Checkpoint(connection, shape, corpus.Tokenizer.Alphabet, (resumed?.Steps ?? 0) + Steps).Save(Out, model);
+                    // The training state first and checkpoint.json last: a folder whose checkpoint.json is
+                    // current has current weights and optimizer state too.
+                    run.Save(Out);
+                    new Checkpoint(connection, shape, corpus.Tokenizer.Alphabet, run.StepsDone).Save(Out, model);
                     var manifest = new RunManifest(Path.GetFileName(Path.GetFullPath(Out).TrimEnd(Path.DirectorySeparatorChar)), connection,
                         connections.Count > 0 ? connections[0].Streams : 1, shape, Steps, Batch, LearningRate, Seed, EvalInterval, ProbeInterval, corpus.Description, parameters);
                     var record = new RunRecord(manifest, run.History, run.TrainingSeconds);
                     RunFolder.Write(Out, record);
                     var files = RunReport.Write(Out, $"GPT with {RunPlots.NameOf(connection)} connections on {corpus.Source}", [record]);
-                    console.WriteLine($"saved to {Out}: model.bin, checkpoint.json, {RunFolder.ManifestFile}, {RunFolder.LogFile}, {RunFolder.GainsFile}, {string.Join(", ", files)}");
+                    console.WriteLine($"saved to {Out}: model.bin, checkpoint.json, optimizer.bin, batches.bin, {RunFolder.ManifestFile}, {RunFolder.LogFile}, {RunFolder.GainsFile}, {string.Join(", ", files)}");
                 }
                 if (Generate > 0)
                     console.WriteLine("--- sample ---\n" + Sampler.Generate(model, corpus.Tokenizer, Prompt, Generate, shape.Context, 0.8, (ulong)Seed));

@@ -152,6 +152,44 @@ public sealed class ExperimentTests : IDisposable
     }
 
     [Fact]
+    public void ResumedRunTakesTheSameStepsAsTheUninterruptedRun()
+    {
+        string Folder(string name) => Path.Combine(_dir, name);
+        string[] shape = [.. TinyModel[2..], "--generate", "0"];
+        Assert.Equal("--steps", TinyModel[0]);
+        Assert.Equal(0, Trainer(["--steps", "12", "--out", Folder("whole"), .. shape]).Exit);
+        Assert.Equal(0, Trainer(["--steps", "7", "--out", Folder("first"), .. shape]).Exit);
+
+        var (exit, output, error) = Trainer(["--resume", Folder("first"), "--steps", "5", "--out", Folder("rest"), .. shape]);
+
+        Assert.True(exit == 0, output + error);
+        Assert.DoesNotContain("note:", output);
+        foreach (var file in new[] { "model.bin", "optimizer.bin", "batches.bin" })
+            Assert.True(File.ReadAllBytes(Path.Combine(Folder("whole"), file)).SequenceEqual(File.ReadAllBytes(Path.Combine(Folder("rest"), file))), $"{file} differs");
+        Assert.Equal(12, Checkpoint.Peek(Folder("rest")).Steps);
+        // The resumed log numbers its steps on from the checkpoint and measures what the whole run measured there.
+        var whole = RunFolder.Read(Folder("whole")).History.Where(p => p.Step > 7).ToList();
+        var rest = RunFolder.Read(Folder("rest")).History;
+        Assert.Equal(new[] { 8, 12 }, rest.Select(p => p.Step));
+        Assert.Equal(whole.Select(p => (p.Step, p.TrainLoss, p.ValidationLoss)), rest.Select(p => (p.Step, p.TrainLoss, p.ValidationLoss)));
+        Assert.Equal(whole.Select(p => p.Gains!.MaxCompositeGain), rest.Select(p => p.Gains!.MaxCompositeGain));
+    }
+
+    [Fact]
+    public void CheckpointWithoutOptimizerStateResumesWithANote()
+    {
+        var first = Path.Combine(_dir, "first");
+        Assert.Equal(0, Trainer(["--steps", "2", "--out", first, .. TinyModel[2..], "--generate", "0"]).Exit);
+        File.Delete(Path.Combine(first, "optimizer.bin"));
+
+        var (exit, output, error) = Trainer("--resume", first, "--steps", "2", "--generate", "0");
+
+        Assert.True(exit == 0, output + error);
+        Assert.Contains("holds no optimizer state", output);
+        Assert.Contains("step     4", output);
+    }
+
+    [Fact]
     public void StreamCountOtherThanTheBuiltOneExplainsHowToRebuild()
     {
         var (exit, _, error) = Trainer("--streams", "3", "--steps", "1");

@@ -125,7 +125,7 @@ public sealed class SampleGptTests : IDisposable
         using var corpus = TextCorpus.Load(path: null, minimumLength: (int)Shape.Context);
         using var model = ModelFactory.Create(Connection.Mhc, Shape with { Vocabulary = corpus.Tokenizer.VocabularySize });
         var observer = new RecordingObserver();
-        var run = new TrainingRun(model, corpus, Shape.Context, new TrainingSettings(Steps: 30, Batch: 8, LearningRate: 3e-3, EvalInterval: 10, ProbeInterval: 10, Seed: 2), observer);
+        using var run = new TrainingRun(model, corpus, Shape.Context, new TrainingSettings(Steps: 30, Batch: 8, LearningRate: 3e-3, EvalInterval: 10, ProbeInterval: 10, Seed: 2), observer);
 
         run.Run();
 

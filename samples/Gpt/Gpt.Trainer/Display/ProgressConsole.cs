@@ -8,7 +8,8 @@ namespace Gpt.Trainer.Display;
 /// <summary>Where runs report their progress: a live bar per run, and lines that scroll above it.</summary>
 public interface IProgressReporter
 {
-    ITrainingObserver BeginRun(string label, int steps);
+    /// <param name="stepsBefore">Steps a resumed run had already taken; its steps are numbered on from there.</param>
+    ITrainingObserver BeginRun(string label, int stepsBefore, int steps);
 
     void WriteLine(string line);
 }
@@ -48,7 +49,7 @@ public static class ProgressConsole
 
     private sealed class PlainReporter(TextWriter output) : IProgressReporter
     {
-        public ITrainingObserver BeginRun(string label, int steps) => new Observer(output, label.Length == 0 ? "" : label + "  ");
+        public ITrainingObserver BeginRun(string label, int stepsBefore, int steps) => new Observer(output, label.Length == 0 ? "" : label + "  ");
 
         public void WriteLine(string line) => output.WriteLine(line);
 
@@ -62,17 +63,17 @@ public static class ProgressConsole
 
     private sealed class LiveReporter(ProgressContext context) : IProgressReporter
     {
-        public ITrainingObserver BeginRun(string label, int steps) =>
-            new Observer(context.AddTask(Markup.Escape(label.Length == 0 ? "training" : label), maxValue: steps), label.Length == 0 ? "" : label + "  ");
+        public ITrainingObserver BeginRun(string label, int stepsBefore, int steps) =>
+            new Observer(context.AddTask(Markup.Escape(label.Length == 0 ? "training" : label), maxValue: steps), stepsBefore, label.Length == 0 ? "" : label + "  ");
 
         // Spectre draws lines written during a live display above it.
         public void WriteLine(string line) => AnsiConsole.WriteLine(line);
 
-        private sealed class Observer(ProgressTask task, string prefix) : ITrainingObserver
+        private sealed class Observer(ProgressTask task, int stepsBefore, string prefix) : ITrainingObserver
         {
             public void OnStep(int step, double loss, double tokensPerSecond)
             {
-                task.Value = step;
+                task.Value = step - stepsBefore;
                 task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
                     $"{prefix}loss {loss:0.000}  {tokensPerSecond:N0} tok/s"));
             }

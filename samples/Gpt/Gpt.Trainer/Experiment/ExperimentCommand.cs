@@ -68,7 +68,7 @@ public sealed class ExperimentCommand : TrainingOptions
                     if (problem is not null)
                         progress.WriteLine($"[{index}/{plan.Count}] {planned.Label}: {problem}; training it again");
                     progress.WriteLine($"[{index}/{plan.Count}] {planned.Label}: {RunPlots.NameOf(planned.Connection)}, seed {planned.Seed}, lr {planned.LearningRate:G3}, {manifest.Parameters:N0} parameters");
-                    var record = RunExecutor.Train(manifest, corpus, progress.BeginRun(planned.Label, Steps));
+                    var record = RunExecutor.Train(manifest, corpus, progress.BeginRun(planned.Label, stepsBefore: 0, Steps));
                     RunFolder.Write(folder, record);
                     done.Add(record);
                 }

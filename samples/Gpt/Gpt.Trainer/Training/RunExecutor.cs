@@ -28,7 +28,7 @@ public static class RunExecutor
     {
         manual_seed(manifest.Seed);
         using var model = ModelFactory.Create(manifest.Connection, manifest.Shape);
-        var run = new TrainingRun(model, corpus, manifest.Shape.Context,
+        using var run = new TrainingRun(model, corpus, manifest.Shape.Context,
             new TrainingSettings(manifest.Steps, manifest.Batch, manifest.LearningRate, manifest.EvalInterval, manifest.ProbeInterval, (ulong)manifest.Seed), observer);
         run.Run();
         return new RunRecord(manifest, run.History, run.TrainingSeconds);

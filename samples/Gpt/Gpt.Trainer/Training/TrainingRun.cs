@@ -14,79 +14,150 @@ public sealed record EvaluationPoint(int Step, double TrainLoss, double Validati
 
 /// <summary>
 /// The training loop: AdamW on random windows of the corpus, a held-out loss and an Amax probe every
-/// few steps (probes only where the model has hyper-connections).
+/// few steps (probes only where the model has hyper-connections). Its optimizer moments, batch
+/// generator and step count can be saved beside a checkpoint and restored, so a resumed run takes the
+/// same steps the uninterrupted run would have taken.
 /// </summary>
-public sealed class TrainingRun(nn.Module<Tensor, Tensor> model, TextCorpus corpus, long context, TrainingSettings settings, ITrainingObserver observer)
+public sealed class TrainingRun : IDisposable
 {
-    private readonly Generator _batches = new(settings.Seed);
+    private const string OptimizerFile = "optimizer.bin", BatchesFile = "batches.bin";
+
+    private readonly nn.Module<Tensor, Tensor> _model;
+    private readonly TextCorpus _corpus;
+    private readonly long _context;
+    private readonly TrainingSettings _settings;
+    private readonly ITrainingObserver _observer;
+    private readonly TorchSharp.Modules.AdamW _optimizer;
+    private readonly Generator _batches;
+
+    public TrainingRun(nn.Module<Tensor, Tensor> model, TextCorpus corpus, long context, TrainingSettings settings, ITrainingObserver observer)
+    {
+        _model = model;
+        _corpus = corpus;
+        _context = context;
+        _settings = settings;
+        _observer = observer;
+        _optimizer = optim.AdamW(model.parameters(), lr: settings.LearningRate, weight_decay: 0.01);
+        _batches = new Generator(settings.Seed);
+    }
 
     public List<EvaluationPoint> History { get; } = new();
+
+    /// <summary>Steps taken before this run (by the run it was restored from) plus the steps it has taken.</summary>
+    public int StepsDone { get; private set; }
 
     /// <summary>Seconds spent in training steps, evaluations and probes excluded.</summary>
     public double TrainingSeconds { get; private set; }
 
+    /// <summary>True when <paramref name="directory"/> holds the optimizer and batch state <see cref="Save"/> writes.</summary>
+    public static bool HasState(string directory)
+        => File.Exists(Path.Combine(directory, OptimizerFile)) && File.Exists(Path.Combine(directory, BatchesFile));
+
+    /// <summary>
+    /// Continues a run that took <paramref name="stepsDone"/> steps: its steps are numbered on from there, and
+    /// the optimizer and batch state <see cref="Save"/> wrote to <paramref name="stateDirectory"/>, if given, are
+    /// loaded. The learning rate stays this run's.
+    /// </summary>
+    public void Resume(int stepsDone, string? stateDirectory)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(stepsDone);
+        if (History.Count > 0 || StepsDone > 0)
+            throw new InvalidOperationException("A run can only be resumed before it has trained.");
+        if (stateDirectory is not null)
+        {
+            _optimizer.load_state_dict(Path.Combine(stateDirectory, OptimizerFile));
+            foreach (var group in _optimizer.ParamGroups)
+                group.LearningRate = _settings.LearningRate;
+            using var state = tensor(File.ReadAllBytes(Path.Combine(stateDirectory, BatchesFile)));
+            _batches.set_state(state);
+        }
+        StepsDone = stepsDone;
+    }
+
+    /// <summary>Writes the optimizer moments and the batch generator's state, each beside its final name first.</summary>
+    public void Save(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var optimizer = Path.Combine(directory, OptimizerFile);
+        _optimizer.save_state_dict(optimizer + ".tmp");
+        File.Move(optimizer + ".tmp", optimizer, overwrite: true);
+        var batches = Path.Combine(directory, BatchesFile);
+        using (var state = _batches.get_state())
+            File.WriteAllBytes(batches + ".tmp", state.data<byte>().ToArray());
+        File.Move(batches + ".tmp", batches, overwrite: true);
+    }
+
+    /// <summary>Trains <see cref="TrainingSettings.Steps"/> steps, numbered on from <see cref="StepsDone"/>.</summary>
     public void Run()
     {
-        using var optimizer = optim.AdamW(model.parameters(), lr: settings.LearningRate, weight_decay: 0.01);
-        bool hyperConnected = HyperConnections.Find(model).Count > 0;
+        bool hyperConnected = HyperConnections.Find(_model).Count > 0;
         var clock = new Stopwatch();
         long tokens = 0;
-        model.train();
-        for (int step = 1; step <= settings.Steps; step++)
+        int last = StepsDone + _settings.Steps;
+        _model.train();
+        while (StepsDone < last)
         {
+            int step = StepsDone + 1;
             double loss;
             clock.Start();
             using (var scope = NewDisposeScope())
             {
-                var (input, target) = corpus.Batch(corpus.Train, settings.Batch, context, _batches);
-                var logits = model.forward(input);
+                var (input, target) = _corpus.Batch(_corpus.Train, _settings.Batch, _context, _batches);
+                var logits = _model.forward(input);
                 var lossTensor = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), target.view(-1));
-                optimizer.zero_grad();
+                _optimizer.zero_grad();
                 lossTensor.backward();
-                optimizer.step();
+                _optimizer.step();
                 loss = lossTensor.item<float>();
                 tokens += input.numel();
             }
             clock.Stop();
+            StepsDone = step;
             TrainingSeconds = clock.Elapsed.TotalSeconds;
             double tokensPerSecond = tokens / TrainingSeconds;
-            observer.OnStep(step, loss, tokensPerSecond);
+            _observer.OnStep(step, loss, tokensPerSecond);
 
-            bool evaluate = step % settings.EvalInterval == 0 || step == settings.Steps;
-            bool probe = hyperConnected && (step % settings.ProbeInterval == 0 || step == settings.Steps);
+            bool evaluate = step % _settings.EvalInterval == 0 || step == last;
+            bool probe = hyperConnected && (step % _settings.ProbeInterval == 0 || step == last);
             if (evaluate || probe)
             {
                 var point = new EvaluationPoint(step, loss, evaluate ? ValidationLoss() : double.NaN,
                     tokensPerSecond, probe ? Probe() : null);
                 History.Add(point);
-                observer.OnEvaluation(point);
+                _observer.OnEvaluation(point);
             }
         }
+    }
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _batches.Dispose();
     }
 
     private double ValidationLoss(int batches = 4)
     {
         using var noGrad = no_grad();
         using var generator = new Generator(12345); // the same held-out windows at every evaluation
-        model.eval();
+        _model.eval();
         double total = 0;
         for (int i = 0; i < batches; i++)
         {
             using var scope = NewDisposeScope();
-            var (input, target) = corpus.Batch(corpus.Validation, settings.Batch, context, generator);
-            var logits = model.forward(input);
+            var (input, target) = _corpus.Batch(_corpus.Validation, _settings.Batch, _context, generator);
+            var logits = _model.forward(input);
             total += nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), target.view(-1)).item<float>();
         }
-        model.train();
+        _model.train();
         return total / batches;
     }
 
     private AmaxReport Probe()
     {
         using var generator = new Generator(54321);
-        var (input, target) = corpus.Batch(corpus.Validation, Math.Min(4, settings.Batch), context, generator);
+        var (input, target) = _corpus.Batch(_corpus.Validation, Math.Min(4, _settings.Batch), _context, generator);
         using (input)
         using (target)
-            return AmaxProbe.Measure(model, input);
+            return AmaxProbe.Measure(_model, input);
     }
 }
