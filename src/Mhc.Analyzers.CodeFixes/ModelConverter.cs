@@ -205,13 +205,27 @@ internal static class ModelConverter
         {
             var x = stack.StreamVariable;
             var indentation = Indentation(loop);
-            var blockType = editor.Generator.TypeExpression(stack.Block).WithAdditionalAnnotations(Simplifier.Annotation);
-            var expand = SyntaxFactory.ParseStatement($"{x} = HyperStreams.Expand({x}, {blockType.ToFullString()}.HyperConnectionStreams);");
-            editor.InsertBefore(loop, Line(expand, indentation, newline));
-            editor.InsertAfter(loop, Line(SyntaxFactory.ParseStatement($"{x} = HyperStreams.Reduce({x});"), indentation, newline));
-            if (RunStatement(stack, forward) is { } run)
+            var blockType = stack.Block.ToMinimalDisplayString(editor.SemanticModel, loop.SpanStart);
+            var expand = Line(SyntaxFactory.ParseStatement($"{x} = HyperStreams.Expand({x}, {blockType}.HyperConnectionStreams);"), indentation, newline);
+            var reduce = Line(SyntaxFactory.ParseStatement($"{x} = HyperStreams.Reduce({x});"), indentation, newline);
+            var stackRun = RunStatement(stack, forward) is { } run ? WithCommentsOf(loop, run, indentation, newline) : loop;
+            if (loop.Parent is BlockSyntax or SwitchSectionSyntax)
             {
-                editor.ReplaceNode(loop, run.WithLeadingTrivia(loop.GetLeadingTrivia()).WithTrailingTrivia(SyntaxFactory.EndOfLine(newline)));
+                editor.InsertBefore(loop, expand);
+                editor.InsertAfter(loop, reduce);
+                if (stackRun != loop)
+                {
+                    editor.ReplaceNode(loop, stackRun);
+                }
+            }
+            else
+            {
+                // The loop is the body of an unbraced using, if or loop: the three statements need a block of their own.
+                var outer = Indentation(loop.Parent);
+                var body = SyntaxFactory.Block(expand, stackRun, reduce)
+                    .WithOpenBraceToken(SyntaxFactory.Token(SyntaxKind.OpenBraceToken).WithLeadingTrivia(outer).WithTrailingTrivia(SyntaxFactory.EndOfLine(newline)))
+                    .WithCloseBraceToken(SyntaxFactory.Token(SyntaxKind.CloseBraceToken).WithLeadingTrivia(outer).WithTrailingTrivia(SyntaxFactory.EndOfLine(newline)));
+                editor.ReplaceNode(loop, body);
             }
         }
 
@@ -264,8 +278,40 @@ internal static class ModelConverter
         var streams = Fresh("streams");
         var method = ((MemberAccessExpressionSyntax)step.Expression).Name.Identifier.ValueText;
         var arguments = string.Join(", ", new[] { streams }.Concat(rest.Select(a => a.ToString())));
-        return SyntaxFactory.ParseStatement($"{x} = HyperStreams.Run({x}, {stack.ListName}, ({block}, {streams}) => {block}.{method}({arguments}));")
+        return SyntaxFactory.ParseStatement($"{x} = HyperStreams.Run({x}, {stack.ListExpression.WithoutTrivia()}, ({block}, {streams}) => {block}.{method}({arguments}));")
             .WithAdditionalAnnotations(Simplifier.Annotation);
+    }
+
+    /// <summary>
+    /// <paramref name="run"/> in the loop's place, keeping the loop's comments: those before it and after it
+    /// where they were, those inside it on lines of their own above the run.
+    /// </summary>
+    private static StatementSyntax WithCommentsOf(StatementSyntax loop, StatementSyntax run, SyntaxTriviaList indentation, string newline)
+    {
+        var first = loop.GetFirstToken();
+        var last = loop.GetLastToken();
+        var inner = loop.DescendantTokens()
+            .SelectMany(token => token == first ? token.TrailingTrivia : token == last ? token.LeadingTrivia : token.LeadingTrivia.AddRange(token.TrailingTrivia))
+            .Where(t => t.IsKind(SyntaxKind.SingleLineCommentTrivia) || t.IsKind(SyntaxKind.MultiLineCommentTrivia))
+            .ToList();
+
+        // The loop's leading trivia ends with the indentation of its line; the comment lines go just before that.
+        var own = loop.GetLeadingTrivia();
+        var leading = own.Take(own.Count - (inner.Count > 0 ? indentation.Count : 0)).ToList();
+        if (inner.Count > 0)
+        {
+            foreach (var comment in inner)
+            {
+                leading.AddRange(indentation);
+                leading.Add(comment);
+                leading.Add(SyntaxFactory.EndOfLine(newline));
+            }
+
+            leading.AddRange(indentation);
+        }
+
+        var trailing = last.TrailingTrivia.Any(t => t.IsKind(SyntaxKind.EndOfLineTrivia)) ? last.TrailingTrivia : last.TrailingTrivia.Add(SyntaxFactory.EndOfLine(newline));
+        return run.WithLeadingTrivia(SyntaxFactory.TriviaList(leading)).WithTrailingTrivia(trailing);
     }
 
     private static StatementSyntax Line(StatementSyntax statement, SyntaxTriviaList indentation, string newline)

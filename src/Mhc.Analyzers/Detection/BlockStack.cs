@@ -32,8 +32,15 @@ internal sealed class BlockStack
 
     public string StreamVariable { get; }
 
-    /// <summary>The member holding the blocks, as the loop names it.</summary>
+    /// <summary>The member holding the blocks.</summary>
     public string ListName { get; }
+
+    /// <summary>The list as the loop writes it (<c>h</c>, <c>this.h</c>), so the rewritten code names what the loop named.</summary>
+    public ExpressionSyntax ListExpression => Loop switch
+    {
+        ForEachStatementSyntax loop => loop.Expression,
+        _ => ((ElementAccessExpressionSyntax)((MemberAccessExpressionSyntax)Step.Expression).Expression).Expression,
+    };
 
     /// <summary>The loop's single step, <c>block.forward(x, ...)</c> or <c>h[i].forward(x, ...)</c>.</summary>
     public InvocationExpressionSyntax Step { get; }
@@ -41,13 +48,24 @@ internal sealed class BlockStack
     /// <summary>
     /// The variable naming the current block when the loop visits every block of the list in order:
     /// a <c>foreach</c>'s variable, or null for a <c>for (var i = 0; i &lt; h.Count; i++)</c> over <c>h[i]</c>.
-    /// False when the loop is anything else (a sub-range, a stride), so it cannot become a run over the list.
+    /// False when the loop is anything else (a sub-range, a stride, another index such as <c>h[n - 1 - i]</c>,
+    /// a <c>foreach</c> that casts each block to another type), so it cannot become a run over the list.
     /// </summary>
     public (bool VisitsAll, string? BlockVariable, string? IndexVariable) Iteration => Loop switch
     {
-        ForEachStatementSyntax loop => (true, loop.Identifier.ValueText, null),
-        ForStatementSyntax loop when CountsUpOver(loop, ListName) is { } index => (true, null, index),
+        ForEachStatementSyntax loop when loop.Type.IsVar || NamesType(loop.Type, Block.Name) => (true, loop.Identifier.ValueText, null),
+        ForStatementSyntax loop when CountsUpOver(loop, ListName) is { } index
+            && Step.Expression is MemberAccessExpressionSyntax { Expression: ElementAccessExpressionSyntax { ArgumentList.Arguments: [{ Expression: IdentifierNameSyntax element }] } }
+            && element.Identifier.ValueText == index => (true, null, index),
         _ => (false, null, null),
+    };
+
+    private static bool NamesType(TypeSyntax type, string name) => type switch
+    {
+        IdentifierNameSyntax id => id.Identifier.ValueText == name,
+        QualifiedNameSyntax qualified => qualified.Right.Identifier.ValueText == name,
+        AliasQualifiedNameSyntax alias => alias.Name.Identifier.ValueText == name,
+        _ => false,
     };
 
     /// <summary>

@@ -321,12 +321,18 @@ public sealed class StreamShapeAnalyzer : DiagnosticAnalyzer
 
                 if (method.Name == "Run" && method.TypeArguments is [INamedTypeSymbol block] && _symbols.IsHyperConnected(block))
                 {
+                    var entering = BlockInput(block, source, arguments[0].Expression, invocation);
                     foreach (var other in arguments.Skip(1))
                     {
+                        if (other.Expression is ParenthesizedLambdaExpressionSyntax { ParameterList.Parameters: [_, var streams] } step)
+                        {
+                            return RunStep(step, streams, entering);
+                        }
+
                         Eval(other.Expression);
                     }
 
-                    return BlockInput(block, source, arguments[0].Expression, invocation);
+                    return entering;
                 }
 
                 return method.Name == "Reduce" ? new Shape(ShapeKind.Single, CollapsedBy: invocation) : Shape.Unknown;
@@ -377,6 +383,53 @@ public sealed class StreamShapeAnalyzer : DiagnosticAnalyzer
             }
 
             return input.Kind == ShapeKind.Single ? Shape.Single : Shape.Unknown;
+        }
+
+        /// <summary>
+        /// The step of <c>HyperStreams.Run(x, h, (block, streams) => ...)</c>: its second parameter holds the
+        /// streams, and what it returns enters the next block. It is walked twice, like a loop body, so a
+        /// collapse in the step meets the next block's call; the run returns what the step returns.
+        /// </summary>
+        private Shape RunStep(ParenthesizedLambdaExpressionSyntax step, ParameterSyntax streams, Shape entering)
+        {
+            if (_context.SemanticModel.GetDeclaredSymbol(streams, _context.CancellationToken) is not { } parameter)
+            {
+                return entering;
+            }
+
+            var shape = entering;
+            for (var pass = 0; pass < 2; pass++)
+            {
+                _state[parameter] = shape;
+                var returned = StepResult(step);
+                if (returned.Kind == ShapeKind.Unknown)
+                {
+                    return entering;
+                }
+
+                shape = returned;
+            }
+
+            return shape;
+        }
+
+        private Shape StepResult(ParenthesizedLambdaExpressionSyntax step)
+        {
+            if (step.ExpressionBody is { } body)
+            {
+                return Eval(body);
+            }
+
+            if (step.Block is null)
+            {
+                return Shape.Unknown;
+            }
+
+            Statement(step.Block);
+            // Returns of the step itself, not of lambdas nested in it.
+            var returns = step.Block.DescendantNodes(node => node is not (LambdaExpressionSyntax or AnonymousMethodExpressionSyntax or LocalFunctionStatementSyntax))
+                .OfType<ReturnStatementSyntax>().Where(r => r.Expression is not null).Select(r => Eval(r.Expression!)).Distinct().ToList();
+            return returns.Count == 1 ? returns[0] : Shape.Unknown;
         }
 
         /// <summary>

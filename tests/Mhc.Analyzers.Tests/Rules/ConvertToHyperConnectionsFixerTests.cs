@@ -208,57 +208,143 @@ public class ConvertToHyperConnectionsFixerTests
         return test.RunAsync();
     }
 
-    [Fact]
-    public Task A_loop_over_part_of_the_stack_keeps_its_loop_between_expand_and_reduce()
+    private const string OneSiteBlock = """
+        public sealed class Block : Module<Tensor, Tensor>
+        {
+            private readonly Linear attn;
+
+            public Block(long d) : base(nameof(Block))
+            {
+                attn = Linear(d, d);
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor x)
+            {
+                return {|#0:x + attn.call(x)|};
+            }
+        }
+        """;
+
+    private const string OneSiteBlockConverted = """
+        [HyperConnected]
+        public sealed partial class Block : Module<Tensor, Tensor>
+        {
+            private readonly Linear attn;
+
+            public Block(long d) : base(nameof(Block))
+            {
+                attn = Linear(d, d);
+                InitializeHyperConnections(channels: d);
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor x)
+            {
+                return hc_attn.forward(x, h => attn.call(h));
+            }
+        }
+        """;
+
+    /// <summary>The one-site block stacked by a model whose forward holds <paramref name="loop"/>; the fix must turn it into <paramref name="converted"/>.</summary>
+    private static Task StackLoopIsConvertedTo(string loop, string converted)
     {
-        const string block = """
-            public sealed class Block : Module<Tensor, Tensor>
-            {
-                private readonly Linear attn;
-
-                public Block(long d) : base(nameof(Block))
-                {
-                    attn = Linear(d, d);
-                    RegisterComponents();
-                }
-
-                public override Tensor forward(Tensor x)
-                {
-                    return {|#0:x + attn.call(x)|};
-                }
-            }
-            """;
-        const string converted = """
-            [HyperConnected]
-            public sealed partial class Block : Module<Tensor, Tensor>
-            {
-                private readonly Linear attn;
-
-                public Block(long d) : base(nameof(Block))
-                {
-                    attn = Linear(d, d);
-                    InitializeHyperConnections(channels: d);
-                    RegisterComponents();
-                }
-
-                public override Tensor forward(Tensor x)
-                {
-                    return hc_attn.forward(x, h => attn.call(h));
-                }
-            }
-            """;
-        // Skipping the first block is not a run over the list: the loop stays as written.
-        var partial = Loop.Replace("var i = 0", "var i = 1");
-        var expected = Stacked("Block", "HyperConnections.AssignLayerIndices(this);").Replace(Run("Block"), $"""
-                    x = HyperStreams.Expand(x, Block.HyperConnectionStreams);
-            {partial.TrimEnd('\n')}
-                    x = HyperStreams.Reduce(x);
-            """);
-        Assert.Contains("var i = 1", expected);
-        var test = Test(TestSetup.Usings + block + Stacked("Block", "").Replace(Loop, partial),
-            "using Mhc.Runtime;\n" + TestSetup.Usings + converted + expected, diagnostics: 1);
-        return test.RunAsync();
+        var source = Stacked("Block", "").Replace(Loop, loop);
+        var expected = Stacked("Block", "HyperConnections.AssignLayerIndices(this);").Replace(Run("Block"), converted);
+        Assert.Contains(loop, source);
+        Assert.Contains(converted, expected);
+        return Test(TestSetup.Usings + OneSiteBlock + source, "using Mhc.Runtime;\n" + TestSetup.Usings + OneSiteBlockConverted + expected, diagnostics: 1).RunAsync();
     }
+
+    /// <summary>The loop as it was, between Expand and Reduce (a blank line after the loop stays after Reduce).</summary>
+    private static string Kept(string loop) => $"""
+                x = HyperStreams.Expand(x, Block.HyperConnectionStreams);
+        {loop.TrimEnd('\n')}
+                x = HyperStreams.Reduce(x);
+        """ + loop[loop.TrimEnd('\n').Length..];
+
+    [Theory]
+    [InlineData("var i = 1")]         // skips the first block
+    [InlineData("var i = 0; i < 1")]  // a sub-range
+    public Task A_loop_over_part_of_the_stack_keeps_its_loop_between_expand_and_reduce(string header)
+    {
+        var partial = Loop.Replace("var i = 0; i < 1".StartsWith(header, StringComparison.Ordinal) ? "var i = 0; i < layers.Count" : "var i = 0", header);
+        Assert.NotEqual(Loop, partial);
+        return StackLoopIsConvertedTo(partial, Kept(partial));
+    }
+
+    [Theory]
+    [InlineData("layers[layers.Count - 1 - i]")] // the blocks in reverse
+    [InlineData("layers[0]")]                    // the first block, repeatedly
+    public Task A_loop_that_does_not_index_by_its_counter_keeps_its_loop(string receiver)
+    {
+        var other = Loop.Replace("layers[i]", receiver);
+        return StackLoopIsConvertedTo(other, Kept(other));
+    }
+
+    [Fact]
+    public Task A_foreach_that_casts_each_block_keeps_its_loop()
+    {
+        const string cast = """
+                    foreach (Module<Tensor, Tensor> block in layers)
+                        x = block.call(x);
+
+            """;
+        return StackLoopIsConvertedTo(cast, Kept(cast));
+    }
+
+    [Fact]
+    public Task The_run_names_the_list_as_the_loop_did()
+        => StackLoopIsConvertedTo("""
+                    var layers = 2.0;
+                    foreach (var block in this.layers)
+                        x = block.call(x);
+                    x = x * layers;
+
+            """, """
+                    var layers = 2.0;
+                    x = HyperStreams.Expand(x, Block.HyperConnectionStreams);
+                    x = HyperStreams.Run(x, this.layers, (block, streams) => block.call(streams));
+                    x = HyperStreams.Reduce(x);
+                    x = x * layers;
+
+            """);
+
+    [Fact]
+    public Task Comments_in_and_after_the_loop_are_kept()
+        => StackLoopIsConvertedTo("""
+                    // the stack
+                    foreach (var block in layers)
+                    {
+                        // every block, in order
+                        x = block.call(x); /* one step */
+                    }   // end of stack
+
+            """, """
+                    x = HyperStreams.Expand(x, Block.HyperConnectionStreams);
+                    // the stack
+                    // every block, in order
+                    /* one step */
+                    x = HyperStreams.Run(x, layers, (block, streams) => block.call(streams));   // end of stack
+                    x = HyperStreams.Reduce(x);
+
+            """);
+
+    [Fact]
+    public Task A_loop_that_is_the_body_of_an_unbraced_using_gets_a_block()
+        => StackLoopIsConvertedTo("""
+                    using (var scope = NewDisposeScope())
+                        foreach (var block in layers) x = block.call(x);
+
+            """, """
+                    using (var scope = NewDisposeScope())
+                    {
+                        x = HyperStreams.Expand(x, Block.HyperConnectionStreams);
+                        x = HyperStreams.Run(x, layers, (block, streams) => block.call(streams));
+                        x = HyperStreams.Reduce(x);
+                    }
+
+            """);
 
     [Fact]
     public Task Fix_all_converts_every_block_once()

@@ -71,6 +71,34 @@ public class StreamShapeAnalyzerTests
             expected: new DiagnosticResult(DiagnosticDescriptors.StreamsCollapsedInsideStack).WithLocation(0).WithArguments("HyperStreams.Reduce(x)"));
 
     [Fact]
+    public Task Reducing_inside_the_run_step_is_an_error()
+        => Verify(
+            Edit(Loop, """
+                        x = HyperStreams.Run(x, h, (block, streams) => HyperStreams.Expand({|#0:HyperStreams.Reduce(block.forward(streams))|}, Block.HyperConnectionStreams));
+                """),
+            expected: new DiagnosticResult(DiagnosticDescriptors.StreamsCollapsedInsideStack).WithLocation(0).WithArguments("HyperStreams.Reduce(block.forward(streams))"));
+
+    [Fact]
+    public Task A_run_step_with_a_block_body_is_followed_to_its_return()
+        => Verify(
+            Edit(Loop, """
+                        x = HyperStreams.Run(x, h, (block, streams) =>
+                        {
+                            var y = block.forward(streams);
+                            return {|#0:y.mean(new long[] { -2 })|};
+                        });
+                """),
+            expected: new DiagnosticResult(DiagnosticDescriptors.StreamsCollapsedInsideStack).WithLocation(0).WithArguments("y.mean(new long[] { -2 })"));
+
+    [Fact]
+    public Task A_single_stream_module_in_the_run_step_is_an_error()
+        => Verify(
+            Edit(Loop, """
+                        x = HyperStreams.Run(x, h, (block, streams) => block.forward(ln_f.forward({|#0:streams|})));
+                """),
+            expected: new DiagnosticResult(DiagnosticDescriptors.StreamTensorToSingleStreamModule).WithLocation(0).WithArguments("streams", "ln_f"));
+
+    [Fact]
     public Task A_block_called_on_a_tensor_that_was_never_expanded_is_an_error()
         => Verify(
             Edit("        x = HyperStreams.Expand(x, Block.HyperConnectionStreams);\n", "")
