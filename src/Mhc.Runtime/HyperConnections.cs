@@ -67,6 +67,9 @@ public static class HyperConnections
     /// the rest, which lowers a training step's peak memory at the cost of one extra merge per connection.
     /// Gradients are unchanged. Takes effect where the blocks run through <see cref="HyperStreams.Run{TBlock}"/>
     /// (the converter emits it) on the fused CPU kernels; HC and residual connections are not affected.
+    /// A block must not change the streams a connection returned in place (<c>y.mul_(2)</c>) before the next
+    /// connection takes them: the backward would re-derive them as they were before the change. Out of place
+    /// (<c>y = y * 2</c>) is fine: it starts a new segment.
     /// </summary>
     /// <returns>The number of mHC connections switched.</returns>
     public static int EnableRecompute(nn.Module root, bool enabled = true)

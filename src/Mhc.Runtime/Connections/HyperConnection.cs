@@ -85,7 +85,8 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
     /// <summary>
     /// When true (mHC, fused CPU kernels, inside <see cref="HyperStreams.Run{TBlock}"/>), this connection's input
     /// stream state is not kept for the backward unless it starts a recompute segment; the backward re-derives
-    /// it (paper Eq. 20). Gradients are unchanged. Set for a whole model with <see cref="HyperConnections.EnableRecompute"/>.
+    /// it (paper Eq. 20). Gradients are unchanged, provided the streams it returns are not changed in place
+    /// before the next connection takes them. Set for a whole model with <see cref="HyperConnections.EnableRecompute"/>.
     /// </summary>
     public bool Recompute { get; set; }
 
@@ -136,7 +137,7 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
                 ? mixing.X + fc.unsqueeze(-2)
                 : MhcOps.Merge(mixing.X, mixing.HRes!, mixing.Post!, fc, mixing.Implementation, link);
             var result = output.to_type(activationType).MoveToOuterDisposeScope();
-            tracker?.Produced(result);
+            tracker?.Produced(result, link);
             return result;
         }
     }

@@ -47,11 +47,11 @@ internal sealed class RecomputeSegment
             throw new ArgumentOutOfRangeException(nameof(index), index, "Only the later links of a segment borrow their input.");
         for (int i = index + 1; i < _links.Count; i++)
             _links[i].DropState();
-        if (_links[index].State is { } cached)
+        if (_links[index].LiveState is { } cached)
             return cached;
 
         int from = index - 1;
-        while (from > 0 && _links[from].State is null)
+        while (from > 0 && _links[from].LiveState is null)
             from--;
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
@@ -64,11 +64,25 @@ internal sealed class RecomputeSegment
             var link = _links[k + 1];
             if (next.dtype != link.ActivationType)
                 next = next.to_type(link.ActivationType).to_type(next.dtype);
-            link.State = next.DetachFromDisposeScope();
+            // Owned by the segment, which frees it as soon as the ops that read it are done; the scope current
+            // when the op borrowed (the caller of backward()'s) is the backstop for a backward that never
+            // reaches those ops (autograd.grad for part of the graph), so such a state outlives it by nothing.
+            link.State = next.MoveToOuterDisposeScope();
             t_recomputed++;
             t_live++;
             x = next;
         }
         return _links[index].State!;
+    }
+
+    /// <summary>
+    /// Frees every re-derived state of the segment; called by the backward of its first merge, which the
+    /// engine runs only after every later op of the segment it reaches. States an op that never runs (a
+    /// branch that ignores its input) would have released go here.
+    /// </summary>
+    internal void DropAll()
+    {
+        for (int i = 1; i < _links.Count; i++)
+            _links[i].DropState();
     }
 }

@@ -34,9 +34,22 @@ internal sealed class StreamLink
     /// <summary>The re-derived x of this link while its backward runs; owned by the segment.</summary>
     internal Tensor? State { get; set; }
 
+    /// <summary><see cref="State"/> unless a dispose scope has freed it meanwhile (then it is forgotten).</summary>
+    internal Tensor? LiveState
+    {
+        get
+        {
+            if (State is { IsInvalid: true })
+                DropState();
+            return State;
+        }
+    }
+
     /// <summary>
     /// The merge node's context. Its saved tensors (x for link 0, then H_res, H_post and the branch output)
-    /// are what the segment re-derives the next state from; the graph keeps them in any case.
+    /// are what the segment re-derives the next state from; the graph keeps them as long as it can be
+    /// back-propagated through (a link joins a segment only when its input requires gradients, so that the
+    /// previous merge saved them).
     /// </summary>
     internal AutogradContext Merge => _merge
         ?? throw new InvalidOperationException($"Recompute link {Index} has no merge operands; its connection did not finish its forward.");
@@ -51,6 +64,10 @@ internal sealed class StreamLink
     }
 
     /// <summary>x of this link, re-derived on first use; valid until <see cref="Release"/>. Do not dispose it.</summary>
+    /// <remarks>
+    /// Call it outside the op's own dispose scopes: the re-derived x is also registered on the scope current
+    /// here, that of the caller of backward(), as a backstop for a backward that never releases it.
+    /// </remarks>
     public Tensor Borrow() => Segment.Borrow(Index);
 
     /// <summary>Ends one op's use of the borrowed x; the last one frees it.</summary>
@@ -65,7 +82,8 @@ internal sealed class StreamLink
     {
         if (State is { } state)
         {
-            state.Dispose();
+            if (!state.IsInvalid)
+                state.Dispose();
             RecomputeSegment.StateFreed();
         }
         State = null;

@@ -29,5 +29,14 @@ internal static class StreamLinks
     /// <summary>The borrowing link recorded in the forward, if any.</summary>
     public static StreamLink? Of(AutogradContext ctx) => ctx.get_data(Key) as StreamLink;
 
+    /// <summary>Records on a merge's context the segment it starts, if its link is a segment's first.</summary>
+    public static void MarkSegmentStart(AutogradContext ctx, StreamLink? link)
+        => ctx.save_data(StartKey, link is { SavesInput: true } ? link.Segment : NoLink);
+
+    /// <summary>The segment whose first merge this context is, if any.</summary>
+    public static RecomputeSegment? SegmentStartedBy(AutogradContext ctx) => ctx.get_data(StartKey) as RecomputeSegment;
+
+    private const string StartKey = "mhc.segment-start";
+
     private static readonly object NoLink = new();
 }

@@ -15,8 +15,8 @@ internal sealed class StreamTracker : IDisposable
     private readonly StreamTracker? _previous;
     private readonly int _segmentLength;
     private readonly List<Tensor> _produced = [];
-    private RecomputeSegment? _segment;
     private Tensor? _lastOutput;
+    private StreamLink? _lastLink;
     private bool _disposed;
 
     private StreamTracker(int segmentLength, StreamTracker? previous)
@@ -36,30 +36,32 @@ internal sealed class StreamTracker : IDisposable
     }
 
     /// <summary>
-    /// The link a connection about to run on <paramref name="streams"/> takes in the current segment, or
-    /// null when it saves its input as usual. A segment only continues with the very tensor the previous
-    /// connection returned: anything computed in between (a new tensor) starts a new one, so the states the
-    /// backward re-derives are exactly the ones the forward used.
+    /// The link a connection about to run on <paramref name="streams"/> takes, or null when it saves its
+    /// input as usual. A segment continues only with the very tensor the connection holding its last link
+    /// returned, so the states the backward re-derives are the ones the forward used: anything computed in
+    /// between (a new tensor), a connection called inside a branch, or a connection whose forward failed
+    /// starts a new segment. It continues only when those streams require gradients, because only then did
+    /// the previous merge keep the operands the segment re-derives from.
     /// </summary>
     public StreamLink? Join(HyperConnection connection, Tensor streams, bool fused)
     {
         bool recomputes = _segmentLength > 1 && connection.Recompute && connection.Kind == ConnectionKind.Mhc
             && fused && is_grad_enabled();
         if (!recomputes)
-        {
-            _segment = null;
             return null;
-        }
 
-        if (_segment is null || !ReferenceEquals(streams, _lastOutput) || _segment.Count >= _segmentLength)
-            _segment = new RecomputeSegment();
-        return _segment.Append(streams.dtype);
+        var segment = _lastLink is { } last && ReferenceEquals(streams, _lastOutput) && streams.requires_grad
+            && last.Index == last.Segment.Count - 1 && last.Segment.Count < _segmentLength
+            ? last.Segment
+            : new RecomputeSegment();
+        return segment.Append(streams.dtype);
     }
 
-    /// <summary>Records the streams a connection returned.</summary>
-    public void Produced(Tensor output)
+    /// <summary>Records the streams a connection returned and the link it ran as (null when it did not recompute).</summary>
+    public void Produced(Tensor output, StreamLink? link)
     {
         _lastOutput = output;
+        _lastLink = link;
         _produced.Add(output);
     }
 

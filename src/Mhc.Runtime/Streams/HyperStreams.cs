@@ -52,9 +52,11 @@ public static class HyperStreams
     /// <see cref="HyperConnections.RecomputeSegmentLength"/> connections (paper Eq. 20), so a training
     /// step keeps about one stream state per segment instead of one per connection.</item>
     /// </list>
-    /// A stream state a connection returns inside a block belongs to this method: a block that needs one
-    /// after its own forward has returned must keep a copy (<c>clone()</c>). Everything else a block creates
-    /// (caches, masks) is left alone.
+    /// A stream state a connection returns inside a block belongs to this method, which frees it once the
+    /// next block has returned (the last block's output is the result): a block or a step that needs one
+    /// later (a list of every layer's output) must keep a copy (<c>clone()</c>). Everything else a block
+    /// creates (caches, masks) is left alone. With recompute, a block must not change the streams a
+    /// connection returned in place (see <see cref="HyperConnections.EnableRecompute"/>).
     /// </summary>
     /// <param name="streams">The streams entering the first block, [..., n, C].</param>
     /// <param name="blocks">The blocks, in order (a <c>ModuleList</c>).</param>

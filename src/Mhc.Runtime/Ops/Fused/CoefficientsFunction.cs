@@ -46,11 +46,13 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
     {
         GradientHandles.ReleaseReturned();
         Tensor gradX, gradPhi, gradBias, gradAlpha;
+        // Borrowed before this op's scope opens, so the re-derived state's backstop is the caller's scope.
+        var link = StreamLinks.Of(ctx);
+        var borrowed = link?.Borrow();
         using (NewDisposeScope())
         {
-            var link = StreamLinks.Of(ctx);
             var saved = ctx.get_saved_variables();
-            if (link is not null) saved.Insert(0, link.Borrow());
+            if (borrowed is not null) saved.Insert(0, borrowed);
             var (x, phi, bias, alpha, stats) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
             var shape = ShapeOf(x);
             var gq = empty([shape.Tokens, shape.Projections], dtype: x.dtype);

@@ -20,8 +20,9 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
     public override Tensor forward(AutogradContext ctx, params object[] vars)
     {
         var (x, hRes, hPost, branch) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3]);
-        if (vars.Length > 4 && vars[4] is StreamLink joined)
-            joined.AttachMerge(ctx);
+        var joined = vars.Length > 4 ? vars[4] as StreamLink : null;
+        joined?.AttachMerge(ctx);
+        StreamLinks.MarkSegmentStart(ctx, joined);
         var link = StreamLinks.Borrowing(ctx, vars, 4);
         ctx.save_for_backward(link is null ? [x, hRes, hPost, branch] : [hRes, hPost, branch]);
         return Compute(x, hRes, hPost, branch);
@@ -42,11 +43,13 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
     {
         GradientHandles.ReleaseReturned();
         Tensor gradX, gradRes, gradPost, gradBranch;
+        // Borrowed before this op's scope opens, so the re-derived state's backstop is the caller's scope.
+        var link = StreamLinks.Of(ctx);
+        var borrowed = link?.Borrow();
         using (NewDisposeScope())
         {
-            var link = StreamLinks.Of(ctx);
             var saved = ctx.get_saved_variables();
-            if (link is not null) saved.Insert(0, link.Borrow());
+            if (borrowed is not null) saved.Insert(0, borrowed);
             var (x, hRes, hPost, branch) = (saved[0], saved[1], saved[2], saved[3]);
             var grad = gradOutput.contiguous();
             gradX = empty_like(x).MoveToOuterDisposeScope();
@@ -59,6 +62,7 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
             else
                 Backward<double>(all);
             link?.Release();
+            StreamLinks.SegmentStartedBy(ctx)?.DropAll();
         }
         GradientHandles.ReleaseIncoming(gradOutput);
         return GradientHandles.HandOver(gradX, gradRes, gradPost, gradBranch, null);

@@ -33,11 +33,13 @@ internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
     {
         GradientHandles.ReleaseReturned();
         Tensor gradX, gradPre;
+        // Borrowed before this op's scope opens, so the re-derived state's backstop is the caller's scope.
+        var link = StreamLinks.Of(ctx);
+        var borrowed = link?.Borrow();
         using (NewDisposeScope())
         {
-            var link = StreamLinks.Of(ctx);
             var saved = ctx.get_saved_variables();
-            if (link is not null) saved.Insert(0, link.Borrow());
+            if (borrowed is not null) saved.Insert(0, borrowed);
             var (x, hPre) = (saved[0], saved[1]);
             var grad = gradOutput.contiguous();
             gradX = empty_like(x).MoveToOuterDisposeScope();
