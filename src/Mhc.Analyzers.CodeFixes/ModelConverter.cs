@@ -200,8 +200,7 @@ internal static class ModelConverter
     {
         loop ??= stack.Loop;
         var forward = loop.FirstAncestorOrSelf<MethodDeclarationSyntax>();
-        var alreadyExpanded = forward is not null && forward.DescendantNodes().OfType<IdentifierNameSyntax>().Any(id => id.Identifier.ValueText == "HyperStreams");
-        if (!alreadyExpanded)
+        if (!ExpandedAlready(loop, stack.StreamVariable))
         {
             var x = stack.StreamVariable;
             var indentation = Indentation(loop);
@@ -243,6 +242,23 @@ internal static class ModelConverter
     }
 
     /// <summary>
+    /// True when the statement before the loop already widens its stream variable; each stack of a model
+    /// (an encoder's and a decoder's) is checked on its own.
+    /// </summary>
+    private static bool ExpandedAlready(StatementSyntax loop, string streamVariable)
+        => loop.Parent is BlockSyntax block
+            && block.Statements.IndexOf(loop) is > 0 and var index
+            && block.Statements[index - 1] is ExpressionStatementSyntax
+            {
+                Expression: AssignmentExpressionSyntax
+                {
+                    Left: IdentifierNameSyntax target,
+                    Right: InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Expression: IdentifierNameSyntax { Identifier.ValueText: "HyperStreams" }, Name.Identifier.ValueText: "Expand" } },
+                },
+            }
+            && target.Identifier.ValueText == streamVariable;
+
+    /// <summary>
     /// <c>x = HyperStreams.Run(x, h, (block, streams) => block.forward(streams, ...));</c> for a loop that runs
     /// every block of the list in order, so the runtime can free superseded stream states and recompute;
     /// null (the loop stays) when the step uses the stream or the index anywhere but where the run supplies them.
@@ -260,7 +276,9 @@ internal static class ModelConverter
             return null;
         }
 
-        var taken = new HashSet<string>((forward ?? (SyntaxNode)step).DescendantTokens()
+        // Names inside other lambdas (the run of another stack) cannot clash with this lambda's parameters.
+        var taken = new HashSet<string>((forward ?? (SyntaxNode)step)
+            .DescendantTokens(node => node is not AnonymousFunctionExpressionSyntax || node.Span.Contains(step.Span))
             .Where(t => t.IsKind(SyntaxKind.IdentifierToken)).Select(t => t.ValueText));
         string Fresh(string name)
         {

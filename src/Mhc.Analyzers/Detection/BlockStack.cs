@@ -117,7 +117,10 @@ internal sealed class BlockStack
     {
         foreach (var type in ns.GetTypeMembers())
         {
-            yield return type;
+            foreach (var nested in WithNestedTypes(type))
+            {
+                yield return nested;
+            }
         }
 
         foreach (var child in ns.GetNamespaceMembers())
@@ -125,6 +128,19 @@ internal sealed class BlockStack
             foreach (var type in AllTypes(child))
             {
                 yield return type;
+            }
+        }
+    }
+
+    /// <summary>A model may be declared inside another class; its blocks are checked where they are declared (MHC0003).</summary>
+    private static IEnumerable<INamedTypeSymbol> WithNestedTypes(INamedTypeSymbol type)
+    {
+        yield return type;
+        foreach (var member in type.GetTypeMembers())
+        {
+            foreach (var nested in WithNestedTypes(member))
+            {
+                yield return nested;
             }
         }
     }

@@ -346,32 +346,88 @@ public class ConvertToHyperConnectionsFixerTests
 
             """);
 
+    /// <summary>A one-site pre-norm block named <paramref name="name"/>; <paramref name="hyper"/> is empty, or its attribute once converted.</summary>
+    private static string NamedBlock(string name, string hyper) => $$"""
+        {{hyper}}public sealed {{(hyper.Length == 0 ? "" : "partial ")}}class {{name}} : Module<Tensor, Tensor>
+        {
+            private readonly LayerNorm norm;
+            private readonly Linear ff;
+
+            public {{name}}(long d) : base(nameof({{name}}))
+            {
+                norm = LayerNorm(d);
+                ff = Linear(d, d);{{(hyper.Length == 0 ? "" : "\n        InitializeHyperConnections(channels: d);")}}
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor x) => {{(hyper.Length == 0 ? "{|#" + (name == "Encoder" ? 0 : 1) + ":x + ff.forward(norm.forward(x))|}" : "hc_ff.forward(x, h => ff.forward(norm.forward(h)))")}};
+        }
+
+        """;
+
     [Fact]
     public Task Fix_all_converts_every_block_once()
     {
-        static string Block(string name, string hyper) => $$"""
-            {{hyper}}public sealed {{(hyper.Length == 0 ? "" : "partial ")}}class {{name}} : Module<Tensor, Tensor>
-            {
-                private readonly LayerNorm norm;
-                private readonly Linear ff;
-
-                public {{name}}(long d) : base(nameof({{name}}))
-                {
-                    norm = LayerNorm(d);
-                    ff = Linear(d, d);{{(hyper.Length == 0 ? "" : "\n        InitializeHyperConnections(channels: d);")}}
-                    RegisterComponents();
-                }
-
-                public override Tensor forward(Tensor x) => {{(hyper.Length == 0 ? "{|#" + (name == "Encoder" ? 0 : 1) + ":x + ff.forward(norm.forward(x))|}" : "hc_ff.forward(x, h => ff.forward(norm.forward(h)))")}};
-            }
-
-            """;
         var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
         {
-            TestCode = TestSetup.Usings + Block("Encoder", "") + Block("Decoder", "") + Stacked("Encoder", "") + Stacked("Decoder", ""),
-            FixedCode = "using Mhc.Runtime;\n" + TestSetup.Usings + Block("Encoder", "[HyperConnected]\n") + Block("Decoder", "[HyperConnected]\n")
+            TestCode = TestSetup.Usings + NamedBlock("Encoder", "") + NamedBlock("Decoder", "") + Stacked("Encoder", "") + Stacked("Decoder", ""),
+            FixedCode = "using Mhc.Runtime;\n" + TestSetup.Usings + NamedBlock("Encoder", "[HyperConnected]\n") + NamedBlock("Decoder", "[HyperConnected]\n")
                 + Stacked("Encoder", "HyperConnections.AssignLayerIndices(this);") + Stacked("Decoder", "HyperConnections.AssignLayerIndices(this);"),
             // One fix per block when applied one at a time; Fix All converts both in one pass.
+            NumberOfIncrementalIterations = 2,
+            NumberOfFixAllIterations = 1,
+        };
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(0).WithArguments("ff"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(1).WithArguments("ff"));
+        return test.RunAsync();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public Task Two_stacks_in_one_model_each_get_expand_run_and_reduce(bool nestedModel)
+    {
+        // An encoder and a decoder stack in one model; the model may be declared inside another class.
+        static string Model(bool converted) => $$"""
+
+            public sealed class EncoderDecoder : Module<Tensor, Tensor>
+            {
+                private readonly ModuleList<Encoder> encoder;
+                private readonly ModuleList<Decoder> decoder;
+
+                public EncoderDecoder(long d) : base(nameof(EncoderDecoder))
+                {
+                    encoder = new ModuleList<Encoder>(new Encoder(d), new Encoder(d));
+                    decoder = new ModuleList<Decoder>(new Decoder(d), new Decoder(d));
+                    RegisterComponents();{{(converted ? "\n        HyperConnections.AssignLayerIndices(this);" : "")}}
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+            {{(converted ? """
+                    x = HyperStreams.Expand(x, Encoder.HyperConnectionStreams);
+                    x = HyperStreams.Run(x, encoder, (block, streams) => block.forward(streams));
+                    x = HyperStreams.Reduce(x);
+                    var y = x * 2;
+                    y = HyperStreams.Expand(y, Decoder.HyperConnectionStreams);
+                    y = HyperStreams.Run(y, decoder, (block, streams) => block.forward(streams));
+                    y = HyperStreams.Reduce(y);
+            """ : """
+                    foreach (var block in encoder)
+                        x = block.forward(x);
+                    var y = x * 2;
+                    foreach (var block in decoder)
+                        y = block.forward(y);
+            """)}}
+                    return y;
+                }
+            }
+            """;
+        string Placed(string model) => nestedModel ? "\npublic static class Models\n{" + model.Replace("\n", "\n    ").Replace("\n    \n", "\n\n") + "\n}\n" : model;
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
+        {
+            TestCode = TestSetup.Usings + NamedBlock("Encoder", "") + NamedBlock("Decoder", "") + Placed(Model(false)),
+            FixedCode = "using Mhc.Runtime;\n" + TestSetup.Usings + NamedBlock("Encoder", "[HyperConnected]\n") + NamedBlock("Decoder", "[HyperConnected]\n") + Placed(Model(true)),
             NumberOfIncrementalIterations = 2,
             NumberOfFixAllIterations = 1,
         };
