@@ -368,18 +368,24 @@ public class ConvertToHyperConnectionsFixerTests
     [Fact]
     public Task Fix_all_converts_every_block_once()
     {
+        return EncoderAndDecoderTest(Stacked("Encoder", "") + Stacked("Decoder", ""),
+            Stacked("Encoder", "HyperConnections.AssignLayerIndices(this);") + Stacked("Decoder", "HyperConnections.AssignLayerIndices(this);")).RunAsync();
+    }
+
+    /// <summary>An Encoder and a Decoder block, then <paramref name="models"/>; both blocks convert, and so must the models.</summary>
+    private static MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer> EncoderAndDecoderTest(string models, string convertedModels)
+    {
         var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
         {
-            TestCode = TestSetup.Usings + NamedBlock("Encoder", "") + NamedBlock("Decoder", "") + Stacked("Encoder", "") + Stacked("Decoder", ""),
-            FixedCode = "using Mhc.Runtime;\n" + TestSetup.Usings + NamedBlock("Encoder", "[HyperConnected]\n") + NamedBlock("Decoder", "[HyperConnected]\n")
-                + Stacked("Encoder", "HyperConnections.AssignLayerIndices(this);") + Stacked("Decoder", "HyperConnections.AssignLayerIndices(this);"),
+            TestCode = TestSetup.Usings + NamedBlock("Encoder", "") + NamedBlock("Decoder", "") + models,
+            FixedCode = "using Mhc.Runtime;\n" + TestSetup.Usings + NamedBlock("Encoder", "[HyperConnected]\n") + NamedBlock("Decoder", "[HyperConnected]\n") + convertedModels,
             // One fix per block when applied one at a time; Fix All converts both in one pass.
             NumberOfIncrementalIterations = 2,
             NumberOfFixAllIterations = 1,
         };
         test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(0).WithArguments("ff"));
         test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(1).WithArguments("ff"));
-        return test.RunAsync();
+        return test;
     }
 
     [Theory]
@@ -424,16 +430,7 @@ public class ConvertToHyperConnectionsFixerTests
             }
             """;
         string Placed(string model) => nestedModel ? "\npublic static class Models\n{" + model.Replace("\n", "\n    ").Replace("\n    \n", "\n\n") + "\n}\n" : model;
-        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
-        {
-            TestCode = TestSetup.Usings + NamedBlock("Encoder", "") + NamedBlock("Decoder", "") + Placed(Model(false)),
-            FixedCode = "using Mhc.Runtime;\n" + TestSetup.Usings + NamedBlock("Encoder", "[HyperConnected]\n") + NamedBlock("Decoder", "[HyperConnected]\n") + Placed(Model(true)),
-            NumberOfIncrementalIterations = 2,
-            NumberOfFixAllIterations = 1,
-        };
-        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(0).WithArguments("ff"));
-        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(1).WithArguments("ff"));
-        return test.RunAsync();
+        return EncoderAndDecoderTest(Placed(Model(false)), Placed(Model(true))).RunAsync();
     }
 
     [Fact]
