@@ -53,6 +53,30 @@ public class ConvertCommandTests
     }
 
     [Fact]
+    public async Task ABlockWhoseModelIsExcludedIsLeftAsItIs()
+    {
+        // Block in Model.cs, the model that stacks it in Gpt.cs: converting the block edits both files.
+        var split = SampleProject.ResidualGpt.IndexOf("public sealed class Gpt", StringComparison.Ordinal);
+        var header = SampleProject.ResidualGpt[..(SampleProject.ResidualGpt.IndexOf("namespace Sample;", StringComparison.Ordinal) + "namespace Sample;\n\n".Length)];
+        using var project = new SampleProject(SampleProject.ResidualGpt[..split]);
+        File.WriteAllText(Path.Combine(project.Directory, "Gpt.cs"), header + SampleProject.ResidualGpt[split..]);
+        var before = project.Snapshot();
+
+        var (code, console) = await TestConsole.RunAsync("convert", project.ProjectPath, "--exclude", "Gpt.cs", "-q");
+
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Contains("nothing to convert", console.Output);
+        Assert.Contains("Skipped 2 site(s)", console.Output);
+        Assert.Contains("also edits Gpt.cs, the model that stacks it, which --include/--exclude leave out", console.Output);
+        Assert.Equal(before, project.Snapshot());
+
+        var (included, includedConsole) = await TestConsole.RunAsync("convert", project.ProjectPath, "-q");
+        Assert.Equal(ExitCodes.Success, included);
+        Assert.Contains("Converted 2 residual connection(s)", includedConsole.Output);
+        Assert.Contains("HyperStreams.Run", File.ReadAllText(Path.Combine(project.Directory, "Gpt.cs")));
+    }
+
+    [Fact]
     public async Task StreamsAndIterationsAreWrittenAsProjectProperties()
     {
         using var project = new SampleProject();

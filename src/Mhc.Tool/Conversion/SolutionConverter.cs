@@ -30,20 +30,28 @@ internal sealed class SolutionConverter(MhcRules rules, SiteFilter filter, IProg
         var initial = await ConvertibleSitesAsync(solution, projects, cancellationToken).ConfigureAwait(false);
         var current = solution;
         var remaining = initial;
-        var stuck = new List<Diagnostic>();
+        var stuck = new List<(Diagnostic Site, string Reason)>();
         while (true)
         {
             // Sites the fix could not move stay where they are; go on with the others.
-            var site = remaining.FirstOrDefault(d => !stuck.Any(s => SameSite(s, d)));
+            var site = remaining.FirstOrDefault(d => !stuck.Any(s => SameSite(s.Site, d)));
             if (site is null) break;
             var document = current.GetDocument(site.Location.SourceTree)
                 ?? throw new InvalidOperationException($"no document holds {site.Location}.");
             progress.Status($"Converting {Path.GetFileName(document.FilePath)} ({initial.Length - remaining.Length}/{initial.Length} sites)");
             var next = await ApplyFixAsync(document, site, cancellationToken).ConfigureAwait(false);
+            // A block converts together with the model that stacks it: a model in a file the filters leave
+            // out would be edited all the same, so such a block is left as it is.
+            var outside = next is null ? null : ChangedFilesOutsideFilter(current, next).FirstOrDefault();
+            if (outside is not null)
+            {
+                stuck.Add((site, $"converting this block also edits {Path.GetFileName(outside)}, the model that stacks it, which --include/--exclude leave out; include that file too"));
+                continue;
+            }
             var after = next is null ? remaining : await ConvertibleSitesAsync(next, projects, cancellationToken).ConfigureAwait(false);
             if (next is null || after.Length >= remaining.Length)
             {
-                stuck.Add(site);
+                stuck.Add((site, "the fix made no progress on this site"));
                 continue;
             }
             current = next;
@@ -58,7 +66,9 @@ internal sealed class SolutionConverter(MhcRules rules, SiteFilter filter, IProg
             foreach (var d in await rules.AnalyzeAsync(project, cancellationToken).ConfigureAwait(false))
                 if (d.Id == RuleIdentifiers.ResidualConnectionNotConvertible
                     || (d.Id == RuleIdentifiers.ResidualConnectionFound && filter.Includes(d.Location.SourceTree?.FilePath)))
-                    skipped.Add(Skip(d, d.Id == RuleIdentifiers.ResidualConnectionFound ? "the fix made no progress on this site" : null));
+                    skipped.Add(Skip(d, d.Id == RuleIdentifiers.ResidualConnectionFound
+                        ? stuck.FirstOrDefault(s => SameSite(s.Site, d)).Reason ?? "the fix made no progress on this site"
+                        : null));
 
         var changedProjects = current.GetChanges(solution).GetProjectChanges()
             .Where(p => p.GetChangedDocuments().Any() || p.GetAddedDocuments().Any())
@@ -92,6 +102,12 @@ internal sealed class SolutionConverter(MhcRules rules, SiteFilter filter, IProg
         }
         return null;
     }
+
+    private IEnumerable<string> ChangedFilesOutsideFilter(Solution before, Solution after) =>
+        after.GetChanges(before).GetProjectChanges()
+            .SelectMany(p => p.GetChangedDocuments().Select(id => after.GetDocument(id)?.FilePath))
+            .OfType<string>()
+            .Where(path => !filter.Includes(path));
 
     private static bool SameSite(Diagnostic a, Diagnostic b) =>
         a.Location.SourceTree?.FilePath == b.Location.SourceTree?.FilePath && a.Location.SourceSpan == b.Location.SourceSpan;
