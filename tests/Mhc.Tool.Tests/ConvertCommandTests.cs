@@ -77,6 +77,21 @@ public class ConvertCommandTests
     }
 
     [Fact]
+    public async Task ReferencesFromDirectoryBuildPropsAreNotAddedAgain()
+    {
+        using var project = new SampleProject(mhcReferencesInDirectoryBuildProps: true);
+        var projectFile = File.ReadAllText(project.ProjectPath);
+        Assert.DoesNotContain("Mhc.Runtime", projectFile);
+
+        var (code, console) = await TestConsole.RunAsync("convert", project.ProjectPath, "-q");
+
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Contains("Converted 2 residual connection(s)", console.Output);
+        Assert.DoesNotContain("added PackageReference", console.Output);
+        Assert.Equal(projectFile, File.ReadAllText(project.ProjectPath));
+    }
+
+    [Fact]
     public async Task StreamsAndIterationsAreWrittenAsProjectProperties()
     {
         using var project = new SampleProject();

@@ -61,10 +61,23 @@ internal sealed class SampleProject : IDisposable
         }
         """;
 
-    public SampleProject(string source = ResidualGpt, string? extraProjectXml = null)
+    /// <param name="mhcReferencesInDirectoryBuildProps">Reference Mhc.Runtime and Mhc.Analyzers from a Directory.Build.props beside the project instead of the project file.</param>
+    public SampleProject(string source = ResidualGpt, string? extraProjectXml = null, bool mhcReferencesInDirectoryBuildProps = false)
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("mhc-tool-").FullName;
         var repo = RepositoryRoot();
+        var mhcReferences = $"""
+                <ProjectReference Include="{repo}/src/Mhc.Runtime/Mhc.Runtime.csproj" />
+                <ProjectReference Include="{repo}/src/Mhc.Analyzers/Mhc.Analyzers.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
+            """;
+        if (mhcReferencesInDirectoryBuildProps)
+            File.WriteAllText(Path.Combine(Directory, "Directory.Build.props"), $"""
+                <Project>
+                  <ItemGroup>
+                {mhcReferences}
+                  </ItemGroup>
+                </Project>
+                """);
         ProjectPath = Path.Combine(Directory, "Sample.csproj");
         File.WriteAllText(ProjectPath, $"""
             <Project Sdk="Microsoft.NET.Sdk">
@@ -76,8 +89,7 @@ internal sealed class SampleProject : IDisposable
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="TorchSharp-cpu" Version="0.107.0" />
-                <ProjectReference Include="{repo}/src/Mhc.Runtime/Mhc.Runtime.csproj" />
-                <ProjectReference Include="{repo}/src/Mhc.Analyzers/Mhc.Analyzers.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
+            {(mhcReferencesInDirectoryBuildProps ? "" : mhcReferences)}
               </ItemGroup>
             {extraProjectXml ?? ""}
             </Project>

@@ -49,7 +49,8 @@ internal sealed class ConvertCommand : ProjectCommand
         var projectEdits = new List<string>();
         var projectsToEdit = Streams is null && Iterations is null ? result.ChangedProjects : projects;
         foreach (var project in projectsToEdit.Select(result.Converted.GetProject).OfType<Project>())
-            if (project.FilePath is not null && ProjectFileEditor.Edit(project.FilePath, Streams, Iterations, projectEdits) is { } edit)
+            if (project.FilePath is not null
+                && ProjectFileEditor.Edit(project.FilePath, Streams, Iterations, projectEdits, ProjectFileEditor.EffectiveReferences(project)) is { } edit)
                 changes.Add(edit);
 
         var changeSet = new ChangeSet(changes);

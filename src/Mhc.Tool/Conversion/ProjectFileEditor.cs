@@ -5,7 +5,8 @@ namespace Mhc.Tool.Conversion;
 
 /// <summary>
 /// Adds what a converted project needs to its project file: references to Mhc.Runtime and
-/// Mhc.Analyzers (unless it already has them, by package or by project) and the MhcStreams /
+/// Mhc.Analyzers (unless it already has them, by package or by project, in its own file or from an
+/// imported one) and the MhcStreams /
 /// MhcSinkhornIterations properties when the user chose them. Edits keep the file's formatting.
 /// </summary>
 internal static class ProjectFileEditor
@@ -19,8 +20,24 @@ internal static class ProjectFileEditor
             .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.1.0")
         .Split('+')[0];
 
+    /// <summary>
+    /// The Mhc packages <paramref name="project"/> already uses however they came in: through its own file,
+    /// an imported Directory.Build.props or targets, or a referenced project.
+    /// </summary>
+    public static IReadOnlySet<string> EffectiveReferences(Microsoft.CodeAnalysis.Project project)
+    {
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        names.UnionWith(project.MetadataReferences.OfType<Microsoft.CodeAnalysis.PortableExecutableReference>()
+            .Select(r => Path.GetFileNameWithoutExtension(r.FilePath ?? "")));
+        names.UnionWith(project.ProjectReferences.Select(r => project.Solution.GetProject(r.ProjectId)?.AssemblyName ?? ""));
+        names.UnionWith(project.AnalyzerReferences.Select(r => Path.GetFileNameWithoutExtension(r.FullPath ?? "")));
+        names.IntersectWith([RuntimePackage, AnalyzersPackage]);
+        return names;
+    }
+
     /// <summary>The edited project file, or null when it already has everything.</summary>
-    public static FileChange? Edit(string projectPath, int? streams, int? iterations, List<string> notes)
+    /// <param name="referenced">Mhc packages the project already uses from elsewhere (<see cref="EffectiveReferences"/>).</param>
+    public static FileChange? Edit(string projectPath, int? streams, int? iterations, List<string> notes, IReadOnlySet<string>? referenced = null)
     {
         var bytes = File.ReadAllBytes(projectPath);
         bool bom = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF;
@@ -33,7 +50,7 @@ internal static class ProjectFileEditor
         var ns = root.Name.Namespace;
         bool centrallyManaged = UsesCentralPackageManagement(projectPath, root);
 
-        var missing = new[] { RuntimePackage, AnalyzersPackage }.Where(p => !References(root, p)).ToList();
+        var missing = new[] { RuntimePackage, AnalyzersPackage }.Where(p => !References(root, p) && referenced?.Contains(p) != true).ToList();
         if (missing.Count > 0)
         {
             var group = new XElement(ns + "ItemGroup");
