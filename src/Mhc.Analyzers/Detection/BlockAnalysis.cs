@@ -218,6 +218,11 @@ internal sealed class BlockAnalysis
         /// <summary>A tensor local or parameter named on its own: the only form an identity path takes.</summary>
         private ISymbol? IdentitySymbol(ExpressionSyntax expression)
         {
+            while (expression is ParenthesizedExpressionSyntax parenthesized)
+            {
+                expression = parenthesized.Expression;
+            }
+
             if (expression is not IdentifierNameSyntax)
             {
                 return null;
@@ -345,12 +350,7 @@ internal sealed class BlockAnalysis
                 return node.Parent is ExpressionStatementSyntax ? SiteShape.InPlace : SiteShape.Nested;
             }
 
-            var outer = node;
-            while (outer.Parent is ParenthesizedExpressionSyntax)
-            {
-                outer = outer.Parent;
-            }
-
+            var outer = Unparenthesized(node);
             return outer.Parent switch
             {
                 EqualsValueClauseSyntax { Parent: VariableDeclaratorSyntax } => SiteShape.Value,
@@ -574,7 +574,7 @@ internal sealed class BlockAnalysis
                 }
 
                 // The variable a converted sum flows into holds n streams as well.
-                var target = site.Node.Parent switch
+                var target = Unparenthesized(site.Node).Parent switch
                 {
                     EqualsValueClauseSyntax { Parent: VariableDeclaratorSyntax declarator } => _model.GetDeclaredSymbol(declarator, _ct),
                     AssignmentExpressionSyntax assignment => _model.GetSymbolInfo(assignment.Left, _ct).Symbol,
@@ -615,9 +615,20 @@ internal sealed class BlockAnalysis
             {
                 ReturnStatementSyntax => true,
                 AssignmentExpressionSyntax assignment when assignment.Left == id
-                    => sites.Any(s => s.Node == assignment.Right || s.Node == assignment),
+                    => sites.Any(s => Unparenthesized(s.Node) == assignment.Right || s.Node == assignment),
                 _ => false,
             };
+        }
+
+        /// <summary>The node with the parentheses around it, <c>(x + F(x))</c> for <c>x + F(x)</c>: where it sits in its statement.</summary>
+        private static SyntaxNode Unparenthesized(SyntaxNode node)
+        {
+            while (node.Parent is ParenthesizedExpressionSyntax parenthesized)
+            {
+                node = parenthesized;
+            }
+
+            return node;
         }
     }
 }

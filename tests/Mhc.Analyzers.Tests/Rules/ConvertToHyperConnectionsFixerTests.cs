@@ -157,10 +157,12 @@ public class ConvertToHyperConnectionsFixerTests
         return test.RunAsync();
     }
 
-    [Fact]
-    public Task Compound_and_in_place_additions_become_assignments()
+    [Theory]
+    [InlineData("{|#0:x += attn.call(ln_1.call(x))|};", "{|#1:x.add_(mlp.call(ln_2.call(x)))|};")]       // compound and in place
+    [InlineData("x = ({|#0:(x) + (attn.call(ln_1.call(x)))|});", "x = ({|#1:x + mlp.call(ln_2.call(x))|});")] // in parentheses
+    public Task Every_spelling_of_a_site_becomes_an_assignment(string attention, string mlp)
     {
-        const string block = """
+        var block = $$"""
             public sealed class Block : Module<Tensor, Tensor>
             {
                 private readonly LayerNorm ln_1, ln_2;
@@ -175,13 +177,14 @@ public class ConvertToHyperConnectionsFixerTests
 
                 public override Tensor forward(Tensor x)
                 {
-                    {|#0:x += attn.call(ln_1.call(x))|};
-                    {|#1:x.add_(mlp.call(ln_2.call(x)))|};
+                    {{attention}}
+                    {{mlp}}
                     return x;
                 }
             }
             """;
-        const string converted = """
+        bool parenthesized = attention.StartsWith("x = (", StringComparison.Ordinal);
+        var converted = $$"""
             [HyperConnected]
             public sealed partial class Block : Module<Tensor, Tensor>
             {
@@ -198,8 +201,8 @@ public class ConvertToHyperConnectionsFixerTests
 
                 public override Tensor forward(Tensor x)
                 {
-                    x = hc_attn.forward(x, h => attn.call(ln_1.call(h)));
-                    x = hc_mlp.forward(x, h => mlp.call(ln_2.call(h)));
+                    {{(parenthesized ? "x = (hc_attn.forward(x, h => (attn.call(ln_1.call(h)))));" : "x = hc_attn.forward(x, h => attn.call(ln_1.call(h)));")}}
+                    {{(parenthesized ? "x = (hc_mlp.forward(x, h => mlp.call(ln_2.call(h))));" : "x = hc_mlp.forward(x, h => mlp.call(ln_2.call(h)));")}}
                     return x;
                 }
             }

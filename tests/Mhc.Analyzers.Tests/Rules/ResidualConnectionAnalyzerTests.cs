@@ -33,6 +33,9 @@ public class ResidualConnectionAnalyzerTests
     [InlineData("x = {|#0:x + drop.forward(attn.forward(ln_1.forward(x)))|};\nreturn x;", "attn")]
     [InlineData("x = {|#0:x + gamma * attn.forward(ln_1.forward(x))|};\nreturn x;", "attn")]
     [InlineData("var h = ln_1.forward(x);\nreturn {|#0:x + attn.forward(h) + mlp.forward(h)|};", "attn_mlp")]
+    [InlineData("x = ({|#0:x + attn.forward(ln_1.forward(x))|});\nreturn x;", "attn")]
+    [InlineData("return ({|#0:x + attn.forward(ln_1.forward(x))|});", "attn")]
+    [InlineData("x = {|#0:(x) + (attn.forward(ln_1.forward(x)))|};\nreturn x;", "attn")]
     public Task Single_residual_spellings_are_found(string forward, string branch)
         => Verify(Sources.Block(forward), Found(0, branch));
 
