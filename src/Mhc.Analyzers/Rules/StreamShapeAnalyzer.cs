@@ -167,13 +167,16 @@ public sealed class StreamShapeAnalyzer : DiagnosticAnalyzer
 
         public void Walk(MethodDeclarationSyntax method)
         {
-            // A hyper-connected block receives streams; every other module receives one stream.
-            var input = _symbols.IsHyperConnected(_type) ? new Shape(ShapeKind.Streams, StreamsOf(_type)) : Shape.Single;
+            // A hyper-connected block receives streams in its first tensor parameter (the one the stack passes
+            // on; further ones, such as a mask, are not known to hold either); every other module receives one stream.
+            var hyperConnected = _symbols.IsHyperConnected(_type);
+            var first = true;
             foreach (var parameter in method.ParameterList.Parameters)
             {
                 if (_context.SemanticModel.GetDeclaredSymbol(parameter, _context.CancellationToken) is { } symbol && _symbols.IsTensor(symbol.Type))
                 {
-                    _state[symbol] = input;
+                    _state[symbol] = !hyperConnected ? Shape.Single : first ? new Shape(ShapeKind.Streams, StreamsOf(_type)) : Shape.Unknown;
+                    first = false;
                 }
             }
 
