@@ -18,22 +18,26 @@ public sealed class ConvertToHyperConnectionsFixer : CodeFixProvider
 {
     internal const string Title = "Convert to manifold-constrained hyper-connections";
 
+    /// <summary>The title where the project does not reference Mhc.Runtime yet: the converted code needs it to build.</summary>
+    internal const string TitleWithoutRuntime = Title + " (then add the Mhc.Runtime package: the converted code uses it)";
+
     public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.ResidualConnectionFound);
 
     // Every site of a block is converted by one fix, so the batch fixer's merge of per-site edits would conflict.
     public override FixAllProvider GetFixAllProvider() => ConvertAllFixAllProvider.Instance;
 
-    public override Task RegisterCodeFixesAsync(CodeFixContext context)
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
         var diagnostic = context.Diagnostics[0];
         var document = context.Document;
+        var model = await document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
+        var hasRuntime = model?.Compilation.GetTypeByMetadataName("Mhc.Runtime.HyperStreams") is not null;
         context.RegisterCodeFix(
             CodeAction.Create(
-                Title,
+                hasRuntime ? Title : TitleWithoutRuntime,
                 async ct => await ModelConverter.ConvertAsync(document, diagnostic.Location.SourceSpan, ct).ConfigureAwait(false) ?? document.Project.Solution,
                 equivalenceKey: Title),
             diagnostic);
-        return Task.CompletedTask;
     }
 
     /// <summary>Converts each distinct block once, re-finding it in the solution produced by the previous conversion.</summary>

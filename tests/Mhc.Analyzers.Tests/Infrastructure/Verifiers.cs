@@ -63,10 +63,10 @@ public sealed class MhcCodeFixTest<TAnalyzer, TFixer> : CSharpCodeFixTest<TAnaly
     where TAnalyzer : DiagnosticAnalyzer, new()
     where TFixer : CodeFixProvider, new()
 {
-    public MhcCodeFixTest()
+    public MhcCodeFixTest(bool withRuntime = true)
     {
         ReferenceAssemblies = References.None;
-        TestSetup.Configure(TestState, withRuntime: true);
+        TestSetup.Configure(TestState, withRuntime);
         TestBehaviors |= TestBehaviors.SkipGeneratedSourcesCheck;
     }
 

@@ -28,6 +28,27 @@ public class ConvertToHyperConnectionsFixerTests
     public Task Gpt_is_converted_with_expand_and_reduce_around_the_stack()
         => Test(GptSources.Original, GptSources.Converted, diagnostics: 2).RunAsync();
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public Task The_fix_says_when_the_project_still_needs_Mhc_Runtime(bool withRuntime)
+    {
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>(withRuntime)
+        {
+            TestCode = GptSources.Original,
+            FixedCode = GptSources.Converted,
+            NumberOfIncrementalIterations = 1,
+            NumberOfFixAllIterations = 1,
+            // Without Mhc.Runtime the converted code does not build yet; that is what the title says.
+            CompilerDiagnostics = withRuntime ? CompilerDiagnostics.Errors : CompilerDiagnostics.None,
+            CodeActionVerifier = (action, verifier) => verifier.Equal(
+                withRuntime ? ConvertToHyperConnectionsFixer.Title : ConvertToHyperConnectionsFixer.TitleWithoutRuntime, action.Title),
+        };
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(0).WithArguments("attn"));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(1).WithArguments("mlp"));
+        return test.RunAsync();
+    }
+
     [Fact]
     public Task Converting_twice_changes_nothing()
     {
