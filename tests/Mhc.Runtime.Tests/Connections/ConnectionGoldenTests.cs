@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Mhc.Runtime.Monitoring;
+using Mhc.Runtime.Tests.Golden;
 using Mhc.Runtime.Tests.Support;
 
 namespace Mhc.Runtime.Tests.Connections;
@@ -21,14 +22,13 @@ public class ConnectionGoldenTests
         return data;
     }
 
-    private static int CaseCount(string file) =>
-        JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", file)))!["cases"]!.AsArray().Count;
+    private static int CaseCount(string file) => GoldenCases.Nodes(file).Count;
 
     [Theory]
     [MemberData(nameof(Cases))]
     public void ConnectionMatchesGolden(string file, int index, OpsImplementation implementation, ScalarType dtype)
     {
-        var c = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", file)))!["cases"]![index]!;
+        var c = GoldenCases.Nodes(file)[index]!;
         bool isMhc = c["kind"]!.GetValue<string>() == "mhc_layer";
         int n = c["n"]!.GetValue<int>();
         long channels = c["channels"]!.GetValue<long>();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Mhc.Runtime.Tests.Golden;
 
@@ -26,9 +27,19 @@ public static class GoldenCases
 
     public static IReadOnlyList<MhcLayerCase> MhcLayer() => Load<MhcLayerCase>("mhc_layer.json");
 
+    /// <summary>The cases of a file read as JSON nodes, for files whose cases differ in their fields (HC and mHC layers, Amax).</summary>
+    public static JsonArray Nodes(string fileName)
+    {
+        string path = PathOf(fileName);
+        return (JsonNode.Parse(File.ReadAllText(path))?["cases"] as JsonArray)
+            ?? throw new InvalidDataException($"{path} holds no cases.");
+    }
+
+    private static string PathOf(string fileName) => Path.Combine(AppContext.BaseDirectory, "Golden", fileName);
+
     private static List<T> Load<T>(string fileName)
     {
-        string path = Path.Combine(AppContext.BaseDirectory, "Golden", fileName);
+        string path = PathOf(fileName);
         using var stream = File.OpenRead(path);
         var file = JsonSerializer.Deserialize<GoldenFile<T>>(stream, Options)
             ?? throw new InvalidDataException($"{path} holds no cases.");

@@ -1,12 +1,12 @@
 using System.Text.Json.Nodes;
 using Mhc.Runtime.Monitoring;
+using Mhc.Runtime.Tests.Golden;
 
 namespace Mhc.Runtime.Tests.Monitoring;
 
 public class AmaxGainGoldenTests
 {
-    private static JsonArray AllCases() =>
-        JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", "amax.json")))!["cases"]!.AsArray();
+    private static JsonArray AllCases() => GoldenCases.Nodes("amax.json");
 
     public static TheoryData<int> Cases() => new(Enumerable.Range(0, AllCases().Count));
 
