@@ -11,8 +11,21 @@ namespace Mhc.Tool.Tests;
 public sealed class PackageConsumerTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("mhc-packages-").FullName;
+    private readonly string _version = "0.1.0-pkgtest." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose()
+    {
+        Directory.Delete(_root, recursive: true);
+        // Restore copied this run's one-off version of each package into the global packages folder; take it out again.
+        var (code, listing) = ProcessRunner.RunAsync("dotnet", Path.GetTempPath(), "nuget", "locals", "global-packages", "--list").GetAwaiter().GetResult();
+        var folder = code == 0 ? listing.Split(':', 2).ElementAtOrDefault(1)?.Trim() : null;
+        if (string.IsNullOrEmpty(folder)) return;
+        foreach (var package in new[] { "mhc.runtime", "mhc.analyzers", "mhc.tool" })
+        {
+            var cached = Path.Combine(folder, package, _version.ToLowerInvariant());
+            if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true);
+        }
+    }
 
     private const string Program = """
         using System.Globalization;
@@ -30,7 +43,7 @@ public sealed class PackageConsumerTests : IDisposable
     public async Task PackedRuntimeAnalyzersAndToolConvertAFreshProjectThatStillComputesTheSameOutput()
     {
         var repo = SampleProject.RepositoryRoot();
-        var version = "0.1.0-pkgtest." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
+        var version = _version;
         var feed = Path.Combine(_root, "feed");
         foreach (var project in new[] { "src/Mhc.Runtime/Mhc.Runtime.csproj", "src/Mhc.Analyzers.CodeFixes/Mhc.Analyzers.CodeFixes.csproj", "src/Mhc.Tool/Mhc.Tool.csproj" })
             await ProcessRunner.RunOrFailAsync("dotnet", repo, "pack", Path.Combine(repo, project), "-o", feed,
