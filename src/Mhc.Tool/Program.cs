@@ -10,7 +10,7 @@ public static class Program
     public static async Task<int> Main(string[] args)
     {
         // Must run before any type from Microsoft.Build is loaded, hence the separate method below.
-        if (!TryRegisterMSBuild(out var error))
+        if (!TryRegisterMSBuild(InputDirectory(args), out var error))
         {
             Console.Error.WriteLine($"error: {error}");
             return ExitCodes.MSBuildNotFound;
@@ -18,11 +18,36 @@ public static class Program
         return await RunAsync(PhysicalConsole.Singleton, args).ConfigureAwait(false);
     }
 
-    internal static bool TryRegisterMSBuild(out string? error)
+    /// <summary>
+    /// The folder of the project or solution the command names (its first argument after the command that
+    /// is an existing path), else the current folder: where the SDK that builds the input is resolved.
+    /// </summary>
+    internal static string InputDirectory(IReadOnlyList<string> args)
+    {
+        foreach (var arg in args.Skip(1))
+        {
+            if (arg.StartsWith('-')) continue;
+            var full = Path.GetFullPath(arg);
+            if (Directory.Exists(full)) return full;
+            if (File.Exists(full)) return Path.GetDirectoryName(full)!;
+        }
+        return Directory.GetCurrentDirectory();
+    }
+
+    /// <param name="inputDirectory">
+    /// Where to resolve the SDK: the one a global.json there selects (as <c>dotnet build</c> in that folder
+    /// would use), else the newest installed.
+    /// </param>
+    internal static bool TryRegisterMSBuild(string inputDirectory, out string? error)
     {
         error = null;
         if (MSBuildLocator.IsRegistered) return true;
-        var instance = MSBuildLocator.QueryVisualStudioInstances().OrderByDescending(i => i.Version).FirstOrDefault();
+        var resolved = MSBuildLocator.QueryVisualStudioInstances(new VisualStudioInstanceQueryOptions
+        {
+            DiscoveryTypes = DiscoveryType.DotNetSdk,
+            WorkingDirectory = inputDirectory,
+        }).FirstOrDefault();
+        var instance = resolved ?? MSBuildLocator.QueryVisualStudioInstances().OrderByDescending(i => i.Version).FirstOrDefault();
         if (instance is null)
         {
             error = "no .NET SDK was found. Install the .NET SDK (10.0 or later) and make sure 'dotnet' is on PATH.";

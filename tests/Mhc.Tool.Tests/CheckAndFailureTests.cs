@@ -6,6 +6,17 @@ namespace Mhc.Tool.Tests;
 public class CheckAndFailureTests
 {
     [Fact]
+    public void TheSdkIsResolvedWhereTheInputIs()
+    {
+        using var project = new SampleProject();
+        // The first argument after the command that names an existing path; options are skipped.
+        Assert.Equal(project.Directory, Program.InputDirectory(["convert", "--dry-run", project.ProjectPath, "--streams", "2"]));
+        Assert.Equal(project.Directory, Program.InputDirectory(["check", project.Directory]));
+        Assert.Equal(Directory.GetCurrentDirectory(), Program.InputDirectory(["convert", Path.Combine(project.Directory, "missing.csproj")]));
+        Assert.Equal(Directory.GetCurrentDirectory(), Program.InputDirectory([]));
+    }
+
+    [Fact]
     public async Task CheckReportsConvertibleSitesWithoutChangingAnything()
     {
         using var project = new SampleProject();

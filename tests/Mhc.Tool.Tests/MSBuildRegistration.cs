@@ -8,7 +8,7 @@ internal static class MSBuildRegistration
     [ModuleInitializer]
     internal static void Register()
     {
-        if (!Program.TryRegisterMSBuild(out var error))
+        if (!Program.TryRegisterMSBuild(Directory.GetCurrentDirectory(), out var error))
             throw new InvalidOperationException(error);
     }
 }
