@@ -66,23 +66,48 @@ public class CheckAndFailureTests
     public async Task SolutionWithOneBrokenProjectChangesNothing()
     {
         using var good = new SampleProject();
-        var brokenDirectory = Path.Combine(good.Directory, "Broken");
-        Directory.CreateDirectory(brokenDirectory);
-        File.WriteAllText(Path.Combine(brokenDirectory, "Broken.csproj"),
-            "<Project Sdk=\"Microsoft.NET.Sdk\"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>");
-        File.WriteAllText(Path.Combine(brokenDirectory, "Oops.cs"), "public class Oops { int x = ; }");
-        // The sample project would otherwise compile the broken project's sources too.
-        File.WriteAllText(good.ProjectPath, File.ReadAllText(good.ProjectPath).Replace("</Project>",
-            "  <ItemGroup><Compile Remove=\"Broken/**\" /></ItemGroup>\n</Project>"));
-        await ProcessRunner.RunOrFailAsync("dotnet", good.Directory, "new", "sln", "-n", "Both", "--format", "sln");
-        await ProcessRunner.RunOrFailAsync("dotnet", good.Directory, "sln", "Both.sln", "add", good.ProjectPath, Path.Combine(brokenDirectory, "Broken.csproj"));
+        var solution = await SolutionWithAnotherProjectAsync(good, "Broken.csproj",
+            "<Project Sdk=\"Microsoft.NET.Sdk\"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>",
+            "Oops.cs", "public class Oops { int x = ; }");
         var before = good.Snapshot();
 
-        var (code, console) = await TestConsole.RunAsync("convert", Path.Combine(good.Directory, "Both.sln"), "-q");
+        var (code, console) = await TestConsole.RunAsync("convert", solution, "-q");
 
         Assert.Equal(ExitCodes.ProjectLoadFailed, code);
         Assert.Contains("Broken", console.ErrorOutput);
         Assert.Equal(before, good.Snapshot());
+    }
+
+    [Fact]
+    public async Task ASolutionWithAProjectInAnotherLanguageConvertsItsCSharpProjects()
+    {
+        using var good = new SampleProject();
+        var solution = await SolutionWithAnotherProjectAsync(good, "Other.fsproj",
+            "<Project Sdk=\"Microsoft.NET.Sdk\"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>" +
+            "<ItemGroup><Compile Include=\"Other.fs\" /></ItemGroup></Project>",
+            "Other.fs", "module Other\nlet answer = 42\n");
+
+        var (code, console) = await TestConsole.RunAsync("convert", solution, "-q");
+
+        Assert.True(code == ExitCodes.Success, console.ErrorOutput);
+        Assert.Contains("Converted 2 residual connection(s)", console.Output);
+        Assert.Contains("HyperStreams.Run", File.ReadAllText(good.SourcePath));
+    }
+
+    /// <summary>A solution of <paramref name="good"/> and a second project in a folder of its own under it; returns the solution's path.</summary>
+    private static async Task<string> SolutionWithAnotherProjectAsync(SampleProject good, string projectFile, string projectXml, string sourceFile, string source)
+    {
+        var name = Path.GetFileNameWithoutExtension(projectFile);
+        var directory = Path.Combine(good.Directory, name);
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, projectFile), projectXml);
+        File.WriteAllText(Path.Combine(directory, sourceFile), source);
+        // The sample project would otherwise compile the other project's sources too.
+        File.WriteAllText(good.ProjectPath, File.ReadAllText(good.ProjectPath).Replace("</Project>",
+            $"  <ItemGroup><Compile Remove=\"{name}/**\" /></ItemGroup>\n</Project>"));
+        await ProcessRunner.RunOrFailAsync("dotnet", good.Directory, "new", "sln", "-n", "Both", "--format", "sln");
+        await ProcessRunner.RunOrFailAsync("dotnet", good.Directory, "sln", "Both.sln", "add", good.ProjectPath, Path.Combine(directory, projectFile));
+        return Path.Combine(good.Directory, "Both.sln");
     }
 
     [Fact]
