@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Mhc.Tool.Conversion;
 
 namespace Mhc.Tool.Tests;
 
@@ -74,6 +75,43 @@ public class ConvertCommandTests
         Assert.Equal(ExitCodes.Success, included);
         Assert.Contains("Converted 2 residual connection(s)", includedConsole.Output);
         Assert.Contains("HyperStreams.Run", File.ReadAllText(Path.Combine(project.Directory, "Gpt.cs")));
+    }
+
+    [Fact]
+    public async Task AModelLinkedFromOutsideTheProjectFolderIsConvertedWithItsBlock()
+    {
+        var split = SampleProject.ResidualGpt.IndexOf("public sealed class Gpt", StringComparison.Ordinal);
+        var header = SampleProject.ResidualGpt[..(SampleProject.ResidualGpt.IndexOf("namespace Sample;", StringComparison.Ordinal) + "namespace Sample;\n\n".Length)];
+        var shared = Directory.CreateTempSubdirectory("mhc-shared-").FullName;
+        try
+        {
+            var gpt = Path.Combine(shared, "Gpt.cs");
+            File.WriteAllText(gpt, header + SampleProject.ResidualGpt[split..]);
+            using var project = new SampleProject(SampleProject.ResidualGpt[..split], $"  <ItemGroup><Compile Include=\"{gpt}\" /></ItemGroup>");
+
+            var (code, console) = await TestConsole.RunAsync("convert", project.ProjectPath, "-q");
+
+            Assert.True(code == ExitCodes.Success, console.ErrorOutput);
+            Assert.Contains("Converted 2 residual connection(s)", console.Output);
+            Assert.Contains("HyperStreams.Run", File.ReadAllText(gpt));
+        }
+        finally
+        {
+            Directory.Delete(shared, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData(new string[0], new string[0], "../Shared/Gpt.cs", false)] // no globs: nothing is left out
+    [InlineData(new string[0], new[] { "Gpt.cs" }, "Gpt.cs", true)]
+    [InlineData(new string[0], new[] { "Gpt.cs" }, "Model.cs", false)]
+    [InlineData(new[] { "Model.cs" }, new string[0], "Gpt.cs", true)]
+    [InlineData(new[] { "**/*.cs" }, new string[0], "../Shared/Gpt.cs", true)] // --include names what is in
+    public void OnlyTheUsersGlobsLeaveAFileOut(string[] include, string[] exclude, string file, bool leftOut)
+    {
+        var root = Path.Combine(Path.GetTempPath(), "project");
+        var filter = new SiteFilter(root, include, exclude);
+        Assert.Equal(leftOut, filter.LeavesOut(Path.GetFullPath(Path.Combine(root, file))));
     }
 
     [Fact]

@@ -107,7 +107,7 @@ internal sealed class SolutionConverter(MhcRules rules, SiteFilter filter, IProg
         after.GetChanges(before).GetProjectChanges()
             .SelectMany(p => p.GetChangedDocuments().Select(id => after.GetDocument(id)?.FilePath))
             .OfType<string>()
-            .Where(path => !filter.Includes(path));
+            .Where(filter.LeavesOut);
 
     private static bool SameSite(Diagnostic a, Diagnostic b) =>
         a.Location.SourceTree?.FilePath == b.Location.SourceTree?.FilePath && a.Location.SourceSpan == b.Location.SourceSpan;
