@@ -207,7 +207,19 @@ internal static class ModelConverter
             var blockType = stack.Block.ToMinimalDisplayString(editor.SemanticModel, loop.SpanStart);
             var expand = Line(SyntaxFactory.ParseStatement($"{x} = HyperStreams.Expand({x}, {blockType}.HyperConnectionStreams);"), indentation, newline);
             var reduce = Line(SyntaxFactory.ParseStatement($"{x} = HyperStreams.Reduce({x});"), indentation, newline);
-            var stackRun = RunStatement(stack, forward) is { } run ? WithCommentsOf(loop, run, indentation, newline) : loop;
+            // Preprocessor directives inside the loop would be lost in a run: such a loop stays as written.
+            var stackRun = !loop.WithoutLeadingTrivia().ContainsDirectives && RunStatement(stack, forward) is { } run
+                ? WithCommentsOf(loop, run, indentation, newline)
+                : loop;
+            var leading = loop.GetLeadingTrivia();
+            if (leading.Any(t => t.IsDirective))
+            {
+                // The loop's leading trivia opens an #if around it: Expand takes that trivia, so that it sits
+                // inside the #if with the loop and the Reduce after it.
+                expand = expand.WithLeadingTrivia(leading);
+                stackRun = stackRun.WithLeadingTrivia(stackRun.GetLeadingTrivia().Skip(leading.Count - indentation.Count));
+            }
+
             if (loop.Parent is BlockSyntax or SwitchSectionSyntax)
             {
                 editor.InsertBefore(loop, expand);
@@ -310,7 +322,8 @@ internal static class ModelConverter
         var last = loop.GetLastToken();
         var inner = loop.DescendantTokens()
             .SelectMany(token => token == first ? token.TrailingTrivia : token == last ? token.LeadingTrivia : token.LeadingTrivia.AddRange(token.TrailingTrivia))
-            .Where(t => t.IsKind(SyntaxKind.SingleLineCommentTrivia) || t.IsKind(SyntaxKind.MultiLineCommentTrivia))
+            .Where(t => t.IsKind(SyntaxKind.SingleLineCommentTrivia) || t.IsKind(SyntaxKind.MultiLineCommentTrivia)
+                || t.IsKind(SyntaxKind.SingleLineDocumentationCommentTrivia) || t.IsKind(SyntaxKind.MultiLineDocumentationCommentTrivia))
             .ToList();
 
         // The loop's leading trivia ends with the indentation of its line; the comment lines go just before that.

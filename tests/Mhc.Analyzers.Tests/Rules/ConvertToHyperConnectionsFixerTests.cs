@@ -355,6 +355,39 @@ public class ConvertToHyperConnectionsFixerTests
             """);
 
     [Fact]
+    public Task A_loop_with_a_preprocessor_directive_inside_stays_as_written()
+    {
+        const string traced = """
+                    foreach (var block in layers)
+                    {
+            #if TRACE_LAYERS
+                        System.Console.WriteLine("layer");
+            #endif
+                        x = block.call(x);
+                    }
+
+            """;
+        return StackLoopIsConvertedTo(traced, Kept(traced));
+    }
+
+    [Fact]
+    public Task Expand_run_and_reduce_stay_inside_an_if_directive_around_the_loop()
+        => StackLoopIsConvertedTo("""
+            #if !NO_LAYERS
+                    foreach (var block in layers)
+                        x = block.call(x);
+            #endif
+
+            """, """
+            #if !NO_LAYERS
+                    x = HyperStreams.Expand(x, Block.HyperConnectionStreams);
+                    x = HyperStreams.Run(x, layers, (block, streams) => block.call(streams));
+                    x = HyperStreams.Reduce(x);
+            #endif
+
+            """);
+
+    [Fact]
     public Task A_loop_that_is_the_body_of_an_unbraced_using_gets_a_block()
         => StackLoopIsConvertedTo("""
                     using (var scope = NewDisposeScope())
