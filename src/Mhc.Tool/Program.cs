@@ -18,18 +18,28 @@ public static class Program
         return await RunAsync(PhysicalConsole.Singleton, args).ConfigureAwait(false);
     }
 
+    /// <summary>The commands' options that take a value (the next argument, or after '='); a test keeps it in step with the commands.</summary>
+    internal static readonly IReadOnlySet<string> OptionsWithValues = new HashSet<string>(StringComparer.Ordinal)
+        { "--streams", "--iterations", "--report", "--include", "--exclude" };
+
     /// <summary>
-    /// The folder of the project or solution the command names (its first argument after the command that
-    /// is an existing path), else the current folder: where the SDK that builds the input is resolved.
+    /// The folder of the project or solution the command names (its positional argument, read before the
+    /// command line is parsed), else the current folder: where the SDK that builds the input is resolved.
     /// </summary>
     internal static string InputDirectory(IReadOnlyList<string> args)
     {
-        foreach (var arg in args.Skip(1))
+        for (int i = 1; i < args.Count; i++)
         {
-            if (arg.StartsWith('-')) continue;
+            var arg = args[i];
+            if (arg.StartsWith('-'))
+            {
+                if (OptionsWithValues.Contains(arg)) i++;
+                continue;
+            }
             var full = Path.GetFullPath(arg);
             if (Directory.Exists(full)) return full;
             if (File.Exists(full)) return Path.GetDirectoryName(full)!;
+            break;
         }
         return Directory.GetCurrentDirectory();
     }

@@ -14,6 +14,32 @@ public class CheckAndFailureTests
         Assert.Equal(project.Directory, Program.InputDirectory(["check", project.Directory]));
         Assert.Equal(Directory.GetCurrentDirectory(), Program.InputDirectory(["convert", Path.Combine(project.Directory, "missing.csproj")]));
         Assert.Equal(Directory.GetCurrentDirectory(), Program.InputDirectory([]));
+        // An option's value is not the input, even where it names an existing file elsewhere.
+        var elsewhere = Directory.CreateTempSubdirectory("mhc-report-").FullName;
+        try
+        {
+            var report = Path.Combine(elsewhere, "r.json");
+            File.WriteAllText(report, "{}");
+            Assert.Equal(project.Directory, Program.InputDirectory(["convert", "--report", report, project.ProjectPath]));
+            Assert.Equal(project.Directory, Program.InputDirectory(["convert", $"--report={report}", project.ProjectPath]));
+        }
+        finally
+        {
+            Directory.Delete(elsewhere, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void EveryOptionThatTakesAValueIsKnownBeforeParsing()
+    {
+        var withValues = typeof(Program).Assembly.GetTypes()
+            .SelectMany(t => t.GetProperties())
+            .Select(p => p.GetCustomAttributes(typeof(McMaster.Extensions.CommandLineUtils.OptionAttribute), true).OfType<McMaster.Extensions.CommandLineUtils.OptionAttribute>().FirstOrDefault())
+            .OfType<McMaster.Extensions.CommandLineUtils.OptionAttribute>()
+            .Where(o => o.OptionType is McMaster.Extensions.CommandLineUtils.CommandOptionType.SingleValue or McMaster.Extensions.CommandLineUtils.CommandOptionType.MultipleValue)
+            .Select(o => o.Template!.Split(' ')[0].Split('|')[^1])
+            .ToHashSet();
+        Assert.Equal(withValues.Order(), Program.OptionsWithValues.Order());
     }
 
     [Fact]
