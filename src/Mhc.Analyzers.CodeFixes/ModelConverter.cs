@@ -41,7 +41,8 @@ internal static class ModelConverter
 
         var analysis = BlockAnalysis.Analyze(declaration, model, symbols, cancellationToken);
         if (analysis is not { IsConvertible: true, Channels: not null, RegisterComponents: not null }
-            || !BlockStack.FindAll(model.Compilation, symbols, cancellationToken).TryGetValue(type, out var stack))
+            || !BlockStack.FindAll(model.Compilation, symbols, cancellationToken).TryGetValue(type, out var stack)
+            || stack.OtherList is not null)
         {
             return null;
         }

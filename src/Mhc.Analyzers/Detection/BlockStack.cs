@@ -35,6 +35,13 @@ internal sealed class BlockStack
     /// <summary>The member holding the blocks.</summary>
     public string ListName { get; }
 
+    /// <summary>
+    /// Another block list of the same block type that a model also runs (<c>Model.decoder</c>), or null. The
+    /// fix converts one stack per block type, so such a block is not converted: the other stack would be
+    /// left calling a hyper-connected block on one stream.
+    /// </summary>
+    public string? OtherList { get; private set; }
+
     /// <summary>The list as the loop writes it (<c>h</c>, <c>this.h</c>), so the rewritten code names what the loop named.</summary>
     public ExpressionSyntax ListExpression => Loop switch
     {
@@ -96,14 +103,23 @@ internal sealed class BlockStack
                     IPropertySymbol property => property.Type,
                     _ => null,
                 };
-                if (symbols.ModuleListElement(memberType) is not INamedTypeSymbol block || stacks.ContainsKey(block))
+                if (symbols.ModuleListElement(memberType) is not INamedTypeSymbol block)
                 {
                     continue;
                 }
 
                 var name = member is IFieldSymbol { AssociatedSymbol: { } backing } ? backing.Name : member.Name;
                 var found = FindLoop(type, name, cancellationToken);
-                if (found is { } loop)
+                if (found is not { } loop)
+                {
+                    continue;
+                }
+
+                if (stacks.TryGetValue(block, out var first))
+                {
+                    first.OtherList ??= $"{type.Name}.{name}";
+                }
+                else
                 {
                     stacks[block] = new BlockStack(type, block, loop.Statement, loop.Variable, name, loop.Step);
                 }

@@ -13,6 +13,9 @@ namespace Mhc.Analyzers.Rules;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class ResidualConnectionAnalyzer : DiagnosticAnalyzer
 {
+    internal const string BlockStackShared =
+        "'{0}' runs in two block stacks ({1} and {2}); the fix converts one stack per block class, so give each stack a block class of its own";
+
     internal const string BlockStackMissing =
         "no model runs this block in a stack ('foreach (var block in list) x = block.forward(x);' over a ModuleList<{0}>), so there is no place for Expand and Reduce";
 
@@ -59,9 +62,11 @@ public sealed class ResidualConnectionAnalyzer : DiagnosticAnalyzer
         }
 
         var classProblem = analysis.Problem;
-        if (classProblem is null && !stacks.Value.ContainsKey(type))
+        if (classProblem is null)
         {
-            classProblem = string.Format(BlockStackMissing, type.Name);
+            classProblem = !stacks.Value.TryGetValue(type, out var stack) ? string.Format(BlockStackMissing, type.Name)
+                : stack.OtherList is { } other ? string.Format(BlockStackShared, type.Name, $"{stack.Owner.Name}.{stack.ListName}", other)
+                : null;
         }
 
         foreach (var site in analysis.Sites)

@@ -180,6 +180,15 @@ public class ResidualConnectionAnalyzerTests
             NotConvertible(0, string.Format(ResidualConnectionAnalyzer.BlockStackMissing, "Block")));
 
     [Fact]
+    public Task A_block_that_runs_in_two_stacks_is_reported()
+        => Verify(
+            Sources.Block("return {|#0:x + attn.forward(ln_1.forward(x))|};")
+                .Replace("private readonly ModuleList<Block> blocks;", "private readonly ModuleList<Block> blocks, more;")
+                .Replace("blocks = new ModuleList<Block>(new Block(d), new Block(d));", "blocks = new ModuleList<Block>(new Block(d));\n        more = new ModuleList<Block>(new Block(d));")
+                .Replace("        return x;\n    }\n}", "        var y = x;\n        foreach (var block in more)\n            y = block.forward(y);\n        return y;\n    }\n}"),
+            NotConvertible(0, string.Format(ResidualConnectionAnalyzer.BlockStackShared, "Block", "Model.blocks", "Model.more")));
+
+    [Fact]
     public Task Already_hyper_connected_blocks_are_not_reported()
         => Verify(Sources.Block("return x + attn.forward(ln_1.forward(x));")
             .Replace("public sealed class Block", "[Mhc.Runtime.HyperConnected]\npublic sealed partial class Block"));
