@@ -27,10 +27,10 @@ public sealed class Program : TrainingOptions
     [McMaster.Extensions.CommandLineUtils.AllowedValues("residual", "hc", "mhc", IgnoreCase = true)]
     public string ConnectionName { get; set; } = "mhc";
 
-    [Option("--seed <N>", "Seed of initialisation and batches (default 1): runs are reproducible from it.", CommandOptionType.SingleValue)]
+    [Option("--seed <N>", "Seed of initialisation and batches (default 1): runs are reproducible from it. With --resume the checkpoint's batch sequence continues.", CommandOptionType.SingleValue)]
     public int Seed { get; set; } = 1;
 
-    [Option("--out <DIR>", "Save the trained model, its logs, plots and summary here (model.bin, checkpoint.json, optimizer.bin, batches.bin, run.json, log.csv, gains.csv, *.png, summary.md).", CommandOptionType.SingleValue)]
+    [Option("--out <DIR>", "Save the trained model, its logs, plots and summary here (model.bin, checkpoint.json, optimizer.bin, batches.bin, state-steps.txt, run.json, log.csv, gains.csv, *.png, summary.md).", CommandOptionType.SingleValue)]
     public string? Out { get; set; }
 
     [Option("--resume <DIR>", "Continue from a checkpoint written by --out: its weights, optimizer state, batch sequence and step count (its shape and connection win).", CommandOptionType.SingleValue)]
@@ -91,9 +91,9 @@ public sealed class Program : TrainingOptions
                                   $"{shape.Layers} layers, width {shape.Width}, {shape.Heads} heads, context {shape.Context}, " +
                                   $"{parameters:N0} parameters{(Recompute ? ", recomputing stream states in the backward" : "")}; {corpus.Description}.");
                 int stepsBefore = resumed?.Steps ?? 0;
-                string? state = resumed is not null && TrainingRun.HasState(Resume!) ? Resume : null;
+                string? state = resumed is not null && TrainingRun.HasState(Resume!, stepsBefore) ? Resume : null;
                 if (resumed is not null && state is null)
-                    console.WriteLine($"note: {Resume} holds no optimizer state (an older checkpoint); AdamW's moments and the batch sequence start afresh.");
+                    console.WriteLine($"note: {Resume} holds no optimizer state for its {stepsBefore} steps (an older checkpoint, or a save that was cut off); AdamW's moments and the batch sequence start afresh.");
                 using var run = ProgressConsole.Run(console, progress =>
                 {
                     var training = new TrainingRun(model, corpus, shape.Context,
@@ -118,11 +118,12 @@ public sealed class Program : TrainingOptions
                     run.Save(Out);
                     new Checkpoint(connection, shape, corpus.Tokenizer.Alphabet, run.StepsDone).Save(Out, model);
                     var manifest = new RunManifest(Path.GetFileName(Path.GetFullPath(Out).TrimEnd(Path.DirectorySeparatorChar)), connection,
-                        connections.Count > 0 ? connections[0].Streams : 1, shape, Steps, Batch, LearningRate, Seed, EvalInterval, ProbeInterval, corpus.Description, parameters);
+                        connections.Count > 0 ? connections[0].Streams : 1, shape, Steps, Batch, LearningRate, Seed, EvalInterval, ProbeInterval, corpus.Description, parameters,
+                        StepsBefore: stepsBefore);
                     var record = new RunRecord(manifest, run.History, run.TrainingSeconds);
                     RunFolder.Write(Out, record);
                     var files = RunReport.Write(Out, $"GPT with {RunPlots.NameOf(connection)} connections on {corpus.Source}", [record]);
-                    console.WriteLine($"saved to {Out}: model.bin, checkpoint.json, optimizer.bin, batches.bin, {RunFolder.ManifestFile}, {RunFolder.LogFile}, {RunFolder.GainsFile}, {string.Join(", ", files)}");
+                    console.WriteLine($"saved to {Out}: model.bin, checkpoint.json, optimizer.bin, batches.bin, state-steps.txt, {RunFolder.ManifestFile}, {RunFolder.LogFile}, {RunFolder.GainsFile}, {string.Join(", ", files)}");
                 }
                 if (Generate > 0)
                     console.WriteLine("--- sample ---\n" + Sampler.Generate(model, corpus.Tokenizer, Prompt, Generate, shape.Context, 0.8, (ulong)Seed));

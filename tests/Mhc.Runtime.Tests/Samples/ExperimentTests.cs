@@ -173,14 +173,21 @@ public sealed class ExperimentTests : IDisposable
         Assert.Equal(new[] { 8, 12 }, rest.Select(p => p.Step));
         Assert.Equal(whole.Select(p => (p.Step, p.TrainLoss, p.ValidationLoss)), rest.Select(p => (p.Step, p.TrainLoss, p.ValidationLoss)));
         Assert.Equal(whole.Select(p => p.Gains!.MaxCompositeGain), rest.Select(p => p.Gains!.MaxCompositeGain));
+        Assert.Equal(7, RunFolder.Read(Folder("rest")).Manifest.StepsBefore);
+        Assert.Contains("steps 8–12 (resumed after 7) of AdamW", File.ReadAllText(Path.Combine(Folder("rest"), "summary.md")));
     }
 
-    [Fact]
-    public void CheckpointWithoutOptimizerStateResumesWithANote()
+    [Theory]
+    [InlineData("optimizer.bin", null)]         // a checkpoint from before the state was saved
+    [InlineData("state-steps.txt", "5")]        // a save cut off after the state, before the checkpoint
+    public void CheckpointWithoutMatchingOptimizerStateResumesWithANote(string file, string? replacement)
     {
         var first = Path.Combine(_dir, "first");
         Assert.Equal(0, Trainer(["--steps", "2", "--out", first, .. TinyModel[2..], "--generate", "0"]).Exit);
-        File.Delete(Path.Combine(first, "optimizer.bin"));
+        if (replacement is null)
+            File.Delete(Path.Combine(first, file));
+        else
+            File.WriteAllText(Path.Combine(first, file), replacement);
 
         var (exit, output, error) = Trainer("--resume", first, "--steps", "2", "--generate", "0");
 

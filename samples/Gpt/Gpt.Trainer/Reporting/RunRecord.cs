@@ -2,7 +2,10 @@ using Gpt.Trainer.Training;
 
 namespace Gpt.Trainer.Reporting;
 
-/// <summary>What defines a run: enough to reproduce it from its seed, and to label it in plots and tables.</summary>
+/// <summary>
+/// What defines a run: enough to reproduce it from its seed, and to label it in plots and tables.
+/// <see cref="StepsBefore"/> is nonzero for a run resumed from a checkpoint (<c>--resume</c>).
+/// </summary>
 public sealed record RunManifest(
     string Label,
     Connection Connection,
@@ -15,7 +18,12 @@ public sealed record RunManifest(
     int EvalInterval,
     int ProbeInterval,
     string Data,
-    long Parameters);
+    long Parameters,
+    int StepsBefore = 0)
+{
+    /// <summary>The run's steps, numbered on from those a resumed run's checkpoint had already taken.</summary>
+    public string StepRange => StepsBefore == 0 ? $"{Steps} steps" : $"steps {StepsBefore + 1}–{StepsBefore + Steps} (resumed after {StepsBefore})";
+}
 
 /// <summary>A finished run: its manifest, what it measured at each evaluation point, and its training time.</summary>
 public sealed record RunRecord(RunManifest Manifest, IReadOnlyList<EvaluationPoint> History, double TrainingSeconds)

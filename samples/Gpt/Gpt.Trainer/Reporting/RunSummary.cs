@@ -16,11 +16,11 @@ public static class RunSummary
         md.Append(CultureInfo.InvariantCulture, $"# {title}\n\n");
         md.Append(CultureInfo.InvariantCulture,
             $"Data: {first.Data}. GPT: {first.Shape.Layers} layers, width {first.Shape.Width}, {first.Shape.Heads} heads, context {first.Shape.Context}, " +
-            $"vocabulary {first.Shape.Vocabulary}; batch {first.Batch}, {first.Steps} steps of AdamW.");
+            $"vocabulary {first.Shape.Vocabulary}; batch {first.Batch}, {first.StepRange} of AdamW.");
         if (runs.Any(r => r.Manifest.Connection != Connection.Residual))
             md.Append(CultureInfo.InvariantCulture, $" HC and mHC use {runs.Max(r => r.Manifest.Streams)} streams.");
         md.Append("\n\n");
-        if (runs.Any(r => r.Manifest.Shape != first.Shape || r.Manifest.Steps != first.Steps || r.Manifest.Batch != first.Batch || r.Manifest.Data != first.Data))
+        if (runs.Any(r => r.Manifest.Shape != first.Shape || r.Manifest.Steps != first.Steps || r.Manifest.StepsBefore != first.StepsBefore || r.Manifest.Batch != first.Batch || r.Manifest.Data != first.Data))
             md.Append("Note: the runs differ in shape, length, batch or data; compare them with care.\n\n");
 
         md.Append("| run | connection | seed | lr | final training loss | final held-out loss | best held-out loss | peak composite Amax | final composite Amax | peak single-layer Amax | layer 0 peak composite fwd / bwd | tokens/s |\n");

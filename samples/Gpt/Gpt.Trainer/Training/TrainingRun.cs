@@ -20,7 +20,7 @@ public sealed record EvaluationPoint(int Step, double TrainLoss, double Validati
 /// </summary>
 public sealed class TrainingRun : IDisposable
 {
-    private const string OptimizerFile = "optimizer.bin", BatchesFile = "batches.bin";
+    private const string OptimizerFile = "optimizer.bin", BatchesFile = "batches.bin", StepsFile = "state-steps.txt";
 
     private readonly nn.Module<Tensor, Tensor> _model;
     private readonly TextCorpus _corpus;
@@ -49,9 +49,18 @@ public sealed class TrainingRun : IDisposable
     /// <summary>Seconds spent in training steps, evaluations and probes excluded.</summary>
     public double TrainingSeconds { get; private set; }
 
-    /// <summary>True when <paramref name="directory"/> holds the optimizer and batch state <see cref="Save"/> writes.</summary>
-    public static bool HasState(string directory)
-        => File.Exists(Path.Combine(directory, OptimizerFile)) && File.Exists(Path.Combine(directory, BatchesFile));
+    /// <summary>
+    /// True when <paramref name="directory"/> holds the optimizer and batch state <see cref="Save"/> wrote
+    /// after <paramref name="steps"/> steps: a save cut off before the checkpoint itself was written leaves
+    /// state of another step count, which is not used.
+    /// </summary>
+    public static bool HasState(string directory, int steps)
+    {
+        var recorded = Path.Combine(directory, StepsFile);
+        return File.Exists(Path.Combine(directory, OptimizerFile)) && File.Exists(Path.Combine(directory, BatchesFile)) && File.Exists(recorded)
+            && int.TryParse(File.ReadAllText(recorded).Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var saved)
+            && saved == steps;
+    }
 
     /// <summary>
     /// Continues a run that took <paramref name="stepsDone"/> steps: its steps are numbered on from there, and
@@ -74,7 +83,10 @@ public sealed class TrainingRun : IDisposable
         StepsDone = stepsDone;
     }
 
-    /// <summary>Writes the optimizer moments and the batch generator's state, each beside its final name first.</summary>
+    /// <summary>
+    /// Writes the optimizer moments, the batch generator's state and the step count they belong to (last),
+    /// each beside its final name first.
+    /// </summary>
     public void Save(string directory)
     {
         Directory.CreateDirectory(directory);
@@ -85,6 +97,9 @@ public sealed class TrainingRun : IDisposable
         using (var state = _batches.get_state())
             File.WriteAllBytes(batches + ".tmp", state.data<byte>().ToArray());
         File.Move(batches + ".tmp", batches, overwrite: true);
+        var steps = Path.Combine(directory, StepsFile);
+        File.WriteAllText(steps + ".tmp", StepsDone.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        File.Move(steps + ".tmp", steps, overwrite: true);
     }
 
     /// <summary>Trains <see cref="TrainingSettings.Steps"/> steps, numbered on from <see cref="StepsDone"/>.</summary>
