@@ -232,12 +232,44 @@ internal static class ModelConverter
             }
             else
             {
-                // The loop is the body of an unbraced using, if or loop: the three statements need a block of their own.
-                var outer = Indentation(loop.Parent);
-                var body = SyntaxFactory.Block(expand, stackRun, reduce)
-                    .WithOpenBraceToken(SyntaxFactory.Token(SyntaxKind.OpenBraceToken).WithLeadingTrivia(outer).WithTrailingTrivia(SyntaxFactory.EndOfLine(newline)))
-                    .WithCloseBraceToken(SyntaxFactory.Token(SyntaxKind.CloseBraceToken).WithLeadingTrivia(outer).WithTrailingTrivia(SyntaxFactory.EndOfLine(newline)));
-                editor.ReplaceNode(loop, body);
+                // The loop is the body of an unbraced using, if or loop: the three statements need a block of their
+                // own. Its braces line up with the line the enclosing statement starts on (`else if (...)` too), the
+                // statements one level in, also where the loop shared that line (`else foreach (...) ...`).
+                var outer = LineIndentation(loop.Parent!);
+                var inner = SyntaxFactory.Whitespace(outer + Indent);
+                SyntaxTriviaList Reindented(SyntaxTriviaList trivia)
+                {
+                    var list = trivia.Select(t => t.IsKind(SyntaxKind.WhitespaceTrivia) ? inner : t).ToList();
+                    if (list.Count == 0 || !list[^1].IsKind(SyntaxKind.WhitespaceTrivia))
+                        list.Add(inner);
+                    return SyntaxFactory.TriviaList(list);
+                }
+
+                bool ownLine = loop.GetFirstToken().GetPreviousToken().TrailingTrivia.Any(t => t.IsKind(SyntaxKind.EndOfLineTrivia));
+                var body = SyntaxFactory.Block(
+                        expand.WithLeadingTrivia(Reindented(expand.GetLeadingTrivia())),
+                        stackRun.WithLeadingTrivia(Reindented(stackRun.GetLeadingTrivia())),
+                        reduce.WithLeadingTrivia(Reindented(reduce.GetLeadingTrivia())))
+                    .WithOpenBraceToken(SyntaxFactory.Token(SyntaxKind.OpenBraceToken).WithLeadingTrivia(SyntaxFactory.Whitespace(outer)).WithTrailingTrivia(SyntaxFactory.EndOfLine(newline)))
+                    .WithCloseBraceToken(SyntaxFactory.Token(SyntaxKind.CloseBraceToken).WithLeadingTrivia(SyntaxFactory.Whitespace(outer)).WithTrailingTrivia(SyntaxFactory.EndOfLine(newline)));
+                if (ownLine)
+                {
+                    editor.ReplaceNode(loop, body);
+                }
+                else
+                {
+                    // The brace opens a line of its own: the token before the loop ends its line there. The
+                    // editor hands over its tracked copy of the parent, in which the loop is the embedded statement.
+                    editor.ReplaceNode(loop.Parent!, (parent, _) =>
+                    {
+                        var embedded = parent.ChildNodes().OfType<StatementSyntax>().Last();
+                        var before = embedded.GetFirstToken().GetPreviousToken();
+                        return parent.ReplaceSyntax(
+                            [embedded], (_, _) => body,
+                            [before], (_, token) => token.WithTrailingTrivia(SyntaxFactory.EndOfLine(newline)),
+                            [], (_, trivia) => trivia);
+                    });
+                }
             }
         }
 
@@ -395,6 +427,14 @@ internal static class ModelConverter
     {
         static bool IsSystem(string n) => n == "System" || n.StartsWith("System.", System.StringComparison.Ordinal);
         return IsSystem(name) ? -1 : string.CompareOrdinal(name, RuntimeNamespace);
+    }
+
+    /// <summary>The whitespace that starts the line <paramref name="node"/> begins on, whatever precedes the node on that line.</summary>
+    private static string LineIndentation(SyntaxNode node)
+    {
+        var text = node.SyntaxTree.GetText();
+        var line = text.Lines.GetLineFromPosition(node.SpanStart).ToString();
+        return line.Substring(0, line.Length - line.TrimStart(' ', '\t').Length);
     }
 
     /// <summary>The whitespace that starts the node's line, so inserted lines line up with it.</summary>

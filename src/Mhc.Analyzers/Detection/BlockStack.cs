@@ -109,19 +109,24 @@ internal sealed class BlockStack
                 }
 
                 var name = member is IFieldSymbol { AssociatedSymbol: { } backing } ? backing.Name : member.Name;
-                var found = FindLoop(type, name, cancellationToken);
-                if (found is not { } loop)
+                var loops = FindLoops(type, name, cancellationToken).Take(2).ToList();
+                if (loops.Count == 0)
                 {
                     continue;
                 }
 
+                var loop = loops[0];
                 if (stacks.TryGetValue(block, out var first))
                 {
                     first.OtherList ??= $"{type.Name}.{name}";
                 }
                 else
                 {
-                    stacks[block] = new BlockStack(type, block, loop.Statement, loop.Variable, name, loop.Step);
+                    stacks[block] = new BlockStack(type, block, loop.Statement, loop.Variable, name, loop.Step)
+                    {
+                        // Two loops over one list (one per branch of an if) are two stacks as well.
+                        OtherList = loops.Count > 1 ? $"{type.Name}.{name}, run by a second loop" : null,
+                    };
                 }
             }
         }
@@ -161,7 +166,8 @@ internal sealed class BlockStack
         }
     }
 
-    private static (StatementSyntax Statement, string Variable, InvocationExpressionSyntax Step)? FindLoop(INamedTypeSymbol owner, string listName, CancellationToken cancellationToken)
+    /// <summary>Every loop of the owner's <c>forward</c> that runs the list as a stack, in source order.</summary>
+    private static IEnumerable<(StatementSyntax Statement, string Variable, InvocationExpressionSyntax Step)> FindLoops(INamedTypeSymbol owner, string listName, CancellationToken cancellationToken)
     {
         foreach (var reference in owner.DeclaringSyntaxReferences)
         {
@@ -184,22 +190,20 @@ internal sealed class BlockStack
                     case ForEachStatementSyntax loop when NamesMember(loop.Expression, listName):
                         if (SingleStep(loop.Statement, receiver => receiver is IdentifierNameSyntax id && id.Identifier.ValueText == loop.Identifier.ValueText) is { } step)
                         {
-                            return (loop, step.Variable, step.Invocation);
+                            yield return (loop, step.Variable, step.Invocation);
                         }
 
                         break;
                     case ForStatementSyntax loop:
                         if (SingleStep(loop.Statement, receiver => receiver is ElementAccessExpressionSyntax element && NamesMember(element.Expression, listName)) is { } indexed)
                         {
-                            return (loop, indexed.Variable, indexed.Invocation);
+                            yield return (loop, indexed.Variable, indexed.Invocation);
                         }
 
                         break;
                 }
             }
         }
-
-        return null;
     }
 
     private static bool NamesMember(ExpressionSyntax expression, string name) => expression switch

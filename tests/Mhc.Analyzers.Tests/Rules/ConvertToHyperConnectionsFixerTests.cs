@@ -387,6 +387,27 @@ public class ConvertToHyperConnectionsFixerTests
 
             """);
 
+    [Theory]
+    [InlineData("else if (x.shape[0] > 1)\n            foreach (var block in layers) x = block.call(x);", "else if (x.shape[0] > 1)")]
+    [InlineData("else foreach (var block in layers) x = block.call(x);", "else")]
+    public Task A_loop_under_else_if_or_on_the_else_line_gets_an_indented_block(string loop, string head)
+        => StackLoopIsConvertedTo($"""
+                    if (x.shape[0] == 0)
+                        return x;
+                    {loop}
+
+            """, $$"""
+                    if (x.shape[0] == 0)
+                        return x;
+                    {{head}}
+                    {
+                        x = HyperStreams.Expand(x, Block.HyperConnectionStreams);
+                        x = HyperStreams.Run(x, layers, (block, streams) => block.call(streams));
+                        x = HyperStreams.Reduce(x);
+                    }
+
+            """);
+
     [Fact]
     public Task A_loop_that_is_the_body_of_an_unbraced_using_gets_a_block()
         => StackLoopIsConvertedTo("""

@@ -189,6 +189,14 @@ public class ResidualConnectionAnalyzerTests
             NotConvertible(0, string.Format(ResidualConnectionAnalyzer.BlockStackShared, "Block", "Model.blocks", "Model.more")));
 
     [Fact]
+    public Task A_block_list_run_by_two_loops_is_reported()
+        => Verify(
+            Sources.Block("return {|#0:x + attn.forward(ln_1.forward(x))|};")
+                .Replace("        foreach (var block in blocks)\n            x = block.forward(x);",
+                    "        if (x.shape[0] > 1)\n            foreach (var block in blocks)\n                x = block.forward(x);\n        else\n            foreach (var block in blocks)\n                x = block.forward(x);"),
+            NotConvertible(0, string.Format(ResidualConnectionAnalyzer.BlockStackShared, "Block", "Model.blocks", "Model.blocks, run by a second loop")));
+
+    [Fact]
     public Task Already_hyper_connected_blocks_are_not_reported()
         => Verify(Sources.Block("return x + attn.forward(ln_1.forward(x));")
             .Replace("public sealed class Block", "[Mhc.Runtime.HyperConnected]\npublic sealed partial class Block"));
