@@ -1,3 +1,4 @@
+using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
 
 namespace Mhc.Runtime.Recompute;
@@ -28,6 +29,17 @@ internal static class StreamLinks
 
     /// <summary>The borrowing link recorded in the forward, if any.</summary>
     public static StreamLink? Of(AutogradContext ctx) => ctx.get_data(Key) as StreamLink;
+
+    /// <summary>
+    /// The x an op's backward borrows from its segment (null where the op saved x itself), with the link to
+    /// release it through. Call it before the op opens its own dispose scope, so that the re-derived state's
+    /// backstop is the scope of the caller of backward().
+    /// </summary>
+    public static Tensor? BorrowInput(AutogradContext ctx, out StreamLink? link)
+    {
+        link = Of(ctx);
+        return link?.Borrow();
+    }
 
     /// <summary>Records on a merge's context the segment it starts, if its link is a segment's first.</summary>
     public static void MarkSegmentStart(AutogradContext ctx, StreamLink? link)

@@ -46,9 +46,7 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
     {
         GradientHandles.ReleaseReturned();
         Tensor gradX, gradPhi, gradBias, gradAlpha;
-        // Borrowed before this op's scope opens, so the re-derived state's backstop is the caller's scope.
-        var link = StreamLinks.Of(ctx);
-        var borrowed = link?.Borrow();
+        var borrowed = StreamLinks.BorrowInput(ctx, out var link);
         using (NewDisposeScope())
         {
             var saved = ctx.get_saved_variables();

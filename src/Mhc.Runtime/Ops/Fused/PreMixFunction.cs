@@ -33,9 +33,7 @@ internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
     {
         GradientHandles.ReleaseReturned();
         Tensor gradX, gradPre;
-        // Borrowed before this op's scope opens, so the re-derived state's backstop is the caller's scope.
-        var link = StreamLinks.Of(ctx);
-        var borrowed = link?.Borrow();
+        var borrowed = StreamLinks.BorrowInput(ctx, out var link);
         using (NewDisposeScope())
         {
             var saved = ctx.get_saved_variables();
