@@ -49,10 +49,8 @@ public static class RunPlots
 
     private static void Save((IMultiplot Plot, int Width, int Height) figure, string path, List<string> written)
     {
-        // Rendered beside the target and renamed, so a failed render leaves no half-written image.
-        var staging = path + ".partial.png";
-        figure.Plot.SavePng(staging, figure.Width, figure.Height);
-        File.Move(staging, path, overwrite: true);
+        // Staged, so a failed render leaves no half-written image.
+        StagedFile.Write(path, staging => figure.Plot.SavePng(staging, figure.Width, figure.Height));
         written.Add(Path.GetFileName(path));
     }
 

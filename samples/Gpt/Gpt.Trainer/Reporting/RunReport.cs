@@ -10,9 +10,7 @@ public static class RunReport
             throw new ArgumentException("There are no finished runs to report on.", nameof(runs));
         Directory.CreateDirectory(directory);
         var plots = RunPlots.WriteAll(runs, directory);
-        var summary = Path.Combine(directory, RunSummary.FileName);
-        File.WriteAllText(summary + ".partial", RunSummary.Markdown(title, runs, plots));
-        File.Move(summary + ".partial", summary, overwrite: true);
+        StagedFile.Write(Path.Combine(directory, RunSummary.FileName), path => File.WriteAllText(path, RunSummary.Markdown(title, runs, plots)));
         return plots.Append(RunSummary.FileName).ToList();
     }
 }

@@ -12,13 +12,9 @@ public sealed record Checkpoint(Connection Connection, ModelShape Shape, string 
     public void Save(string directory, nn.Module model)
     {
         Directory.CreateDirectory(directory);
-        // Write beside, then rename, so an interrupted save never leaves a half-written checkpoint.
-        var weights = Path.Combine(directory, WeightsFile);
-        model.save(weights + ".tmp");
-        File.Move(weights + ".tmp", weights, overwrite: true);
-        var metadata = Path.Combine(directory, MetadataFile);
-        File.WriteAllText(metadata + ".tmp", JsonSerializer.Serialize(this, Json));
-        File.Move(metadata + ".tmp", metadata, overwrite: true);
+        // Staged, so an interrupted save never leaves a half-written checkpoint; the metadata last.
+        StagedFile.Write(Path.Combine(directory, WeightsFile), path => model.save(path));
+        StagedFile.Write(Path.Combine(directory, MetadataFile), path => File.WriteAllText(path, JsonSerializer.Serialize(this, Json)));
     }
 
     /// <summary>Reads what a checkpoint holds without loading its weights.</summary>

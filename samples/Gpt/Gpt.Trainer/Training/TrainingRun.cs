@@ -85,21 +85,16 @@ public sealed class TrainingRun : IDisposable
 
     /// <summary>
     /// Writes the optimizer moments, the batch generator's state and the step count they belong to (last),
-    /// each beside its final name first.
+    /// each staged beside its final name.
     /// </summary>
     public void Save(string directory)
     {
         Directory.CreateDirectory(directory);
-        var optimizer = Path.Combine(directory, OptimizerFile);
-        _optimizer.save_state_dict(optimizer + ".tmp");
-        File.Move(optimizer + ".tmp", optimizer, overwrite: true);
-        var batches = Path.Combine(directory, BatchesFile);
+        StagedFile.Write(Path.Combine(directory, OptimizerFile), _optimizer.save_state_dict);
         using (var state = _batches.get_state())
-            File.WriteAllBytes(batches + ".tmp", state.data<byte>().ToArray());
-        File.Move(batches + ".tmp", batches, overwrite: true);
-        var steps = Path.Combine(directory, StepsFile);
-        File.WriteAllText(steps + ".tmp", StepsDone.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        File.Move(steps + ".tmp", steps, overwrite: true);
+            StagedFile.Write(Path.Combine(directory, BatchesFile), path => File.WriteAllBytes(path, state.data<byte>().ToArray()));
+        StagedFile.Write(Path.Combine(directory, StepsFile),
+            path => File.WriteAllText(path, StepsDone.ToString(System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     /// <summary>Trains <see cref="TrainingSettings.Steps"/> steps, numbered on from <see cref="StepsDone"/>.</summary>
