@@ -534,15 +534,7 @@ public class ConvertToHyperConnectionsFixerTests
     [Fact]
     public Task Masked_layers_with_a_new_variable_per_site_are_converted()
     {
-        var converted = "using Mhc.Runtime;\n" + ResidualConnectionAnalyzerTests.MaskedLayer
-            .Replace("public sealed class Layer", "[HyperConnected]\npublic sealed partial class Layer")
-            .Replace("        RegisterComponents();\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n        var h",
-                     "        InitializeHyperConnections(channels: d);\n        RegisterComponents();\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n        var h")
-            .Replace("{|#0:x + attention.call(norm.call(x), mask)|}", "hc_attention.forward(x, s => attention.call(norm.call(s), mask))")
-            .Replace("{|#1:h + ff.call(ffn_norm.call(h))|}", "hc_ff.forward(h, s => ff.call(ffn_norm.call(s)))")
-            .Replace("        RegisterComponents();\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n        foreach (var layer in layers)\n        {\n            x = layer.call(x, mask);\n        }\n",
-                     "        RegisterComponents();\n        HyperConnections.AssignLayerIndices(this);\n    }\n\n    public override Tensor forward(Tensor x, Tensor mask)\n    {\n" +
-                     "        x = HyperStreams.Expand(x, Layer.HyperConnectionStreams);\n        x = HyperStreams.Run(x, layers, (layer, streams) => layer.call(streams, mask));\n        x = HyperStreams.Reduce(x);\n");
+        var converted = ResidualConnectionAnalyzerTests.MaskedLayerConverted;
         var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
         {
             TestCode = ResidualConnectionAnalyzerTests.MaskedLayer,

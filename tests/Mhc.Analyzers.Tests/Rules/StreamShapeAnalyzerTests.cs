@@ -125,48 +125,12 @@ public class StreamShapeAnalyzerTests
 
     [Fact]
     public Task A_blocks_other_tensor_parameters_hold_one_stream()
-        => Verify(TestSetup.Usings + """
-            using Mhc.Runtime;
-
-            [HyperConnected]
-            public sealed partial class Layer : Module<Tensor, Tensor, Tensor>
-            {
-                private readonly Linear gate;
-                private readonly Linear ff;
-
-                public Layer(long d) : base(nameof(Layer))
-                {
-                    gate = Linear(d, d);
-                    ff = Linear(d, d);
-                    InitializeHyperConnections(channels: d);
-                    RegisterComponents();
-                }
-
-                public override Tensor forward(Tensor x, Tensor mask)
-                {
-                    var g = gate.forward(mask);
-                    return hc_ff.forward(x, h => ff.forward(h) * g);
-                }
-            }
-
-            public sealed class Stack : Module<Tensor, Tensor, Tensor>
-            {
-                private readonly ModuleList<Layer> layers;
-
-                public Stack(long d) : base(nameof(Stack))
-                {
-                    layers = new ModuleList<Layer>(new Layer(d), new Layer(d));
-                    RegisterComponents();
-                }
-
-                public override Tensor forward(Tensor x, Tensor mask)
-                {
-                    x = HyperStreams.Expand(x, Layer.HyperConnectionStreams);
-                    x = HyperStreams.Run(x, layers, (layer, streams) => layer.forward(streams, mask));
-                    return HyperStreams.Reduce(x);
-                }
-            }
-            """);
+    {
+        // The converted masked layer, with its mask also going through a module outside any connection.
+        const string site = "        var h = hc_attention.forward(";
+        Assert.Contains(site, ResidualConnectionAnalyzerTests.MaskedLayerConverted);
+        return Verify(ResidualConnectionAnalyzerTests.MaskedLayerConverted.Replace(site, "        var gate = ffn_norm.call(mask);\n" + site));
+    }
 
     [Fact]
     public Task Stream_counts_that_disagree_are_an_error()
