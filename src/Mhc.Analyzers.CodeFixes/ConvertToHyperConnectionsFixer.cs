@@ -35,7 +35,7 @@ public sealed class ConvertToHyperConnectionsFixer : CodeFixProvider
         context.RegisterCodeFix(
             CodeAction.Create(
                 hasRuntime ? Title : TitleWithoutRuntime,
-                async ct => await ModelConverter.ConvertAsync(document, diagnostic.Location.SourceSpan, ct).ConfigureAwait(false) ?? document.Project.Solution,
+                async ct => await Conversion.ModelConverter.ConvertAsync(document, diagnostic.Location.SourceSpan, ct).ConfigureAwait(false) ?? document.Project.Solution,
                 equivalenceKey: Title),
             diagnostic);
     }
@@ -86,7 +86,7 @@ public sealed class ConvertToHyperConnectionsFixer : CodeFixProvider
                 var declaration = root?.DescendantNodes().OfType<ClassDeclarationSyntax>().FirstOrDefault(c => c.Identifier.ValueText == block);
                 if (declaration is not null)
                 {
-                    solution = await ModelConverter.ConvertAsync(document!, declaration.Identifier.Span, cancellationToken).ConfigureAwait(false) ?? solution;
+                    solution = await Conversion.ModelConverter.ConvertAsync(document!, declaration.Identifier.Span, cancellationToken).ConfigureAwait(false) ?? solution;
                 }
             }
 

@@ -23,6 +23,13 @@ public sealed partial class HyperConnectionGenerator
                 indent = "    ";
             }
 
+            foreach (var outer in c.Containing)
+            {
+                text.Append(indent).Append(outer).Append('\n');
+                text.Append(indent).Append("{\n");
+                indent += "    ";
+            }
+
             var member = indent + "    ";
             var body = member + "    ";
             text.Append(indent).Append("partial class ").Append(c.Name).Append('\n');
@@ -62,6 +69,12 @@ public sealed partial class HyperConnectionGenerator
 
             text.Append(member).Append("}\n");
             text.Append(indent).Append("}\n");
+            for (var i = 0; i < c.Containing.Count; i++)
+            {
+                indent = indent.Substring(4);
+                text.Append(indent).Append("}\n");
+            }
+
             if (c.Namespace.Length > 0)
             {
                 text.Append("}\n");

@@ -13,15 +13,15 @@ public sealed partial class HyperConnectionGenerator
 {
     internal static class Parser
     {
-        internal const string ConnectionPrefix = "hc_";
+        internal const string ConnectionPrefix = Vocabulary.MhcDefaults.ConnectionPrefix;
 
-        /// <summary>Null for classes the generator cannot extend (not partial, or nested).</summary>
+        /// <summary>Null for classes the generator cannot extend: not partial, or nested in a type that is not (MHC0003 says so).</summary>
         public static HyperConnectedClass? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
         {
             if (context.TargetSymbol is not INamedTypeSymbol type
                 || context.TargetNode is not ClassDeclarationSyntax declaration
-                || type.ContainingType is not null
-                || !declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+                || !declaration.Modifiers.Any(SyntaxKind.PartialKeyword)
+                || ContainingDeclarations(declaration) is not { } containing)
             {
                 return null;
             }
@@ -47,9 +47,48 @@ public sealed partial class HyperConnectionGenerator
 
             var ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
             var name = type.TypeParameters.IsEmpty ? type.Name : $"{type.Name}<{string.Join(", ", type.TypeParameters.Select(p => p.Name))}>";
-            var hint = (ns.Length == 0 ? "" : ns + ".") + type.Name + (type.TypeParameters.IsEmpty ? "" : "`" + type.TypeParameters.Length.ToString(CultureInfo.InvariantCulture));
-            return new HyperConnectedClass(ns, name, hint, new EquatableArray<Connection>(Connections(declaration, type, cancellationToken)), streams, iterations, kind);
+            var hint = (ns.Length == 0 ? "" : ns + ".")
+                + string.Concat(Outer(type).Select(t => HintPart(t) + "."))
+                + HintPart(type);
+            return new HyperConnectedClass(ns, new EquatableArray<string>(containing), name, hint, new EquatableArray<Connection>(Connections(declaration, type, cancellationToken)), streams, iterations, kind);
         }
+
+        /// <summary>
+        /// The headers of the types the class is nested in, outermost first (<c>partial class Model</c>), or null
+        /// when one of them is not partial: the generated half must repeat each of them.
+        /// </summary>
+        public static IReadOnlyList<string>? ContainingDeclarations(ClassDeclarationSyntax declaration)
+        {
+            var headers = new List<string>();
+            for (var parent = declaration.Parent as TypeDeclarationSyntax; parent is not null; parent = parent.Parent as TypeDeclarationSyntax)
+            {
+                if (!parent.Modifiers.Any(SyntaxKind.PartialKeyword))
+                {
+                    return null;
+                }
+
+                var keyword = parent is RecordDeclarationSyntax record
+                    ? "record" + (record.ClassOrStructKeyword.IsKind(SyntaxKind.StructKeyword) ? " struct" : "")
+                    : parent.Keyword.ValueText;
+                headers.Insert(0, $"partial {keyword} {parent.Identifier.ValueText}{parent.TypeParameterList?.ToString() ?? ""}");
+            }
+
+            return headers;
+        }
+
+        private static IEnumerable<INamedTypeSymbol> Outer(INamedTypeSymbol type)
+        {
+            var chain = new List<INamedTypeSymbol>();
+            for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+            {
+                chain.Insert(0, outer);
+            }
+
+            return chain;
+        }
+
+        private static string HintPart(INamedTypeSymbol type)
+            => type.Name + (type.TypeParameters.IsEmpty ? "" : "`" + type.TypeParameters.Length.ToString(CultureInfo.InvariantCulture));
 
         /// <summary>
         /// The <c>hc_*</c> receivers of <c>forward</c>/<c>call</c> in the class that the user has not declared:
@@ -80,13 +119,13 @@ public sealed partial class HyperConnectionGenerator
         };
 
         /// <summary>The MSBuild properties made visible to the compiler by build/Mhc.Analyzers.props.</summary>
-        internal const string StreamsProperty = "MhcStreams";
-        internal const string SinkhornIterationsProperty = "MhcSinkhornIterations";
+        internal const string StreamsProperty = Vocabulary.MhcDefaults.StreamsProperty;
+        internal const string SinkhornIterationsProperty = Vocabulary.MhcDefaults.SinkhornIterationsProperty;
 
         public static BuildDefaults ReadDefaults(AnalyzerConfigOptions options)
             => new(
-                ReadPositive(options, "build_property." + StreamsProperty, BuildDefaults.DefaultStreams),
-                ReadPositive(options, "build_property." + SinkhornIterationsProperty, BuildDefaults.DefaultSinkhornIterations));
+                ReadPositive(options, "build_property." + StreamsProperty, Vocabulary.MhcDefaults.Streams),
+                ReadPositive(options, "build_property." + SinkhornIterationsProperty, Vocabulary.MhcDefaults.SinkhornIterations));
 
         private static int ReadPositive(AnalyzerConfigOptions options, string key, int fallback)
             => options.TryGetValue(key, out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0

@@ -32,12 +32,12 @@ internal static class DiagnosticDescriptors
     // An error: without it the user sees only "hc_attn does not exist" errors from the missing generated half.
     public static readonly DiagnosticDescriptor HyperConnectedClassNotPartial = new(
         RuleIdentifiers.HyperConnectedClassNotPartial,
-        title: "A [HyperConnected] class must be a top-level partial class",
+        title: "A [HyperConnected] class must be partial, and so must the types it is nested in",
         messageFormat: "'{0}' is marked [HyperConnected] but is {1}, so its connections cannot be generated",
         ConversionCategory,
         DiagnosticSeverity.Error,
         isEnabledByDefault: true,
-        description: "The generator adds the connection fields, InitializeHyperConnections and HyperConnectionStreams to the other half of a partial class, which must not be nested in another type.",
+        description: "The generator adds the connection fields, InitializeHyperConnections and HyperConnectionStreams to the other half of a partial class; a nested class's generated half repeats the types around it, so they must be partial too.",
         helpLinkUri: RuleIdentifiers.GetHelpUri(RuleIdentifiers.HyperConnectedClassNotPartial));
 
     // Errors: each of these silently turns a hyper-connected model into something else.

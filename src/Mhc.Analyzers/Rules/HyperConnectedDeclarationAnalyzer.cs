@@ -7,7 +7,7 @@ using Microsoft.CodeAnalysis.Diagnostics;
 
 namespace Mhc.Analyzers.Rules;
 
-/// <summary>MHC0003: the generator can only extend a top-level partial class.</summary>
+/// <summary>MHC0003: the generator can only extend a partial class, nested only in partial types.</summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class HyperConnectedDeclarationAnalyzer : DiagnosticAnalyzer
 {
@@ -38,8 +38,9 @@ public sealed class HyperConnectedDeclarationAnalyzer : DiagnosticAnalyzer
             return;
         }
 
-        var problem = type.ContainingType is not null ? $"nested in '{type.ContainingType.Name}'"
-            : !declaration.Modifiers.Any(SyntaxKind.PartialKeyword) ? "not partial"
+        var problem = !declaration.Modifiers.Any(SyntaxKind.PartialKeyword) ? "not partial"
+            : Generator.HyperConnectionGenerator.Parser.ContainingDeclarations(declaration) is null
+                ? $"nested in '{declaration.Ancestors().OfType<TypeDeclarationSyntax>().First(t => !t.Modifiers.Any(SyntaxKind.PartialKeyword)).Identifier.ValueText}', which is not partial"
             : null;
         if (problem is not null)
         {

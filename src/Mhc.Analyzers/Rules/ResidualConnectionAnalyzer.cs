@@ -1,7 +1,7 @@
 using System;
-using System.Collections.Generic;
 using System.Collections.Immutable;
 using Mhc.Analyzers.Detection;
+using Mhc.Analyzers.Vocabulary;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -13,11 +13,8 @@ namespace Mhc.Analyzers.Rules;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class ResidualConnectionAnalyzer : DiagnosticAnalyzer
 {
-    internal const string BlockStackShared =
-        "'{0}' runs in two block stacks ({1} and {2}); the fix converts one stack per block class, so give each stack a block class of its own";
-
-    internal const string BlockStackMissing =
-        "no model runs this block in a stack ('foreach (var block in list) x = block.forward(x);' over a ModuleList<{0}>), so there is no place for Expand and Reduce";
+    /// <summary>The diagnostic property holding an MHC0002 reason's stable key (docs/rules/MHC0002.md).</summary>
+    public const string ReasonProperty = "reason";
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
         DiagnosticDescriptors.ResidualConnectionFound,
@@ -37,44 +34,38 @@ public sealed class ResidualConnectionAnalyzer : DiagnosticAnalyzer
             }
 
             var compilation = start.Compilation;
-            var stacks = new Lazy<Dictionary<INamedTypeSymbol, BlockStack>>(
-                () => BlockStack.FindAll(compilation, symbols, default),
+            var options = start.Options.AnalyzerConfigOptionsProvider;
+            var plan = new Lazy<ConversionPlan>(
+                () => ConversionPlan.Build(compilation, symbols, options, default),
                 System.Threading.LazyThreadSafetyMode.ExecutionAndPublication);
-            start.RegisterSyntaxNodeAction(c => AnalyzeClass(c, symbols, stacks), SyntaxKind.ClassDeclaration);
+            start.RegisterSyntaxNodeAction(c => AnalyzeClass(c, symbols, plan), SyntaxKind.ClassDeclaration);
         });
     }
 
-    private static void AnalyzeClass(SyntaxNodeAnalysisContext context, TorchSymbols symbols, Lazy<Dictionary<INamedTypeSymbol, BlockStack>> stacks)
+    private static void AnalyzeClass(SyntaxNodeAnalysisContext context, TorchSymbols symbols, Lazy<ConversionPlan> plan)
     {
         var declaration = (ClassDeclarationSyntax)context.Node;
         if (declaration.BaseList is null
             || context.SemanticModel.GetDeclaredSymbol(declaration, context.CancellationToken) is not { } type
             || !symbols.IsModule(type)
-            || symbols.IsHyperConnected(type))
+            || symbols.IsHyperConnected(type)
+            || plan.Value.Block(type) is not { } analysis
+            || analysis.Declaration != declaration)
         {
             return;
         }
 
-        var analysis = BlockAnalysis.Analyze(declaration, context.SemanticModel, symbols, context.CancellationToken);
-        if (analysis is null)
-        {
-            return;
-        }
-
-        var classProblem = analysis.Problem;
-        if (classProblem is null)
-        {
-            classProblem = !stacks.Value.TryGetValue(type, out var stack) ? string.Format(BlockStackMissing, type.Name)
-                : stack.OtherList is { } other ? string.Format(BlockStackShared, type.Name, $"{stack.Owner.Name}.{stack.ListName}", other)
-                : null;
-        }
-
+        var blockProblem = plan.Value.ProblemOf(analysis);
         foreach (var site in analysis.Sites)
         {
-            var problem = site.Problem ?? classProblem;
+            var problem = site.Problem ?? blockProblem;
             context.ReportDiagnostic(problem is null
                 ? Diagnostic.Create(DiagnosticDescriptors.ResidualConnectionFound, site.Node.GetLocation(), site.BaseName)
-                : Diagnostic.Create(DiagnosticDescriptors.ResidualConnectionNotConvertible, site.Node.GetLocation(), problem));
+                : Diagnostic.Create(
+                    DiagnosticDescriptors.ResidualConnectionNotConvertible,
+                    site.Node.GetLocation(),
+                    ImmutableDictionary<string, string?>.Empty.Add(ReasonProperty, problem.Reason.Key),
+                    problem.Message));
         }
     }
 }

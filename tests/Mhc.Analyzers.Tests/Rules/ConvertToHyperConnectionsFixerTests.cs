@@ -222,7 +222,7 @@ public class ConvertToHyperConnectionsFixerTests
 
                 public override Tensor forward(Tensor x)
                 {
-                    {{(parenthesized ? "x = (hc_attn.forward(x, h => (attn.call(ln_1.call(h)))));" : "x = hc_attn.forward(x, h => attn.call(ln_1.call(h)));")}}
+                    {{(parenthesized ? "x = (hc_attn.forward(x, h => attn.call(ln_1.call(h))));" : "x = hc_attn.forward(x, h => attn.call(ln_1.call(h)));")}}
                     {{(parenthesized ? "x = (hc_mlp.forward(x, h => mlp.call(ln_2.call(h))));" : "x = hc_mlp.forward(x, h => mlp.call(ln_2.call(h)));")}}
                     return x;
                 }
@@ -525,9 +525,9 @@ public class ConvertToHyperConnectionsFixerTests
             FixedCode = source,
         };
         test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionNotConvertible).WithSpan(28, 13, 28, 46).WithArguments(
-            "the residual connection at line 29 cannot be converted, and a block is converted as a whole"));
+            "the residual connection at line 29 cannot be converted (post-norm), and a block is converted as a whole"));
         test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionNotConvertible).WithLocation(0).WithArguments(
-            "post-norm: the sum is normalized before it flows on, so the normalization would see n streams and each stream's residual path would not be an identity"));
+            "post-norm: the sum goes straight into 'ln_2' (LayerNorm), which would see n streams, and each stream's residual path would not be an identity"));
         return test.RunAsync();
     }
 

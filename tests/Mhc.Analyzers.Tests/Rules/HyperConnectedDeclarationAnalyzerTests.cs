@@ -24,8 +24,12 @@ public class HyperConnectedDeclarationAnalyzerTests
             new DiagnosticResult(DiagnosticDescriptors.HyperConnectedClassNotPartial).WithLocation(0).WithArguments("Block", "not partial"));
 
     [Fact]
-    public Task A_nested_class_is_an_error()
+    public Task A_class_nested_in_partial_types_is_fine()
+        => Verify("public static partial class Outer { internal partial class Middle { [HyperConnected] private sealed partial class Block { } } }");
+
+    [Fact]
+    public Task A_class_nested_in_a_type_that_is_not_partial_is_an_error()
         => Verify(
-            "public static partial class Outer { [HyperConnected] public sealed partial class {|#0:Block|} { } }",
-            new DiagnosticResult(DiagnosticDescriptors.HyperConnectedClassNotPartial).WithLocation(0).WithArguments("Block", "nested in 'Outer'"));
+            "public static partial class Outer { public class Middle { [HyperConnected] public sealed partial class {|#0:Block|} { } } }",
+            new DiagnosticResult(DiagnosticDescriptors.HyperConnectedClassNotPartial).WithLocation(0).WithArguments("Block", "nested in 'Middle', which is not partial"));
 }

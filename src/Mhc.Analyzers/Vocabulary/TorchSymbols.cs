@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 
-namespace Mhc.Analyzers.Detection;
+namespace Mhc.Analyzers.Vocabulary;
 
 /// <summary>
 /// The TorchSharp and Mhc.Runtime symbols the rules need, resolved once per compilation.
@@ -15,6 +15,7 @@ internal sealed class TorchSymbols
         Module = module;
         Torch = compilation.GetTypeByMetadataName("TorchSharp.torch");
         ModuleList = compilation.GetTypeByMetadataName("TorchSharp.Modules.ModuleList`1");
+        Sequential = compilation.GetTypeByMetadataName("TorchSharp.Modules.Sequential");
         HyperConnectedAttribute = compilation.GetTypeByMetadataName("Mhc.Runtime.HyperConnectedAttribute");
         HyperStreams = compilation.GetTypeByMetadataName("Mhc.Runtime.HyperStreams");
         HyperConnection = compilation.GetTypeByMetadataName("Mhc.Runtime.HyperConnection");
@@ -28,6 +29,8 @@ internal sealed class TorchSymbols
     public INamedTypeSymbol? Torch { get; }
 
     public INamedTypeSymbol? ModuleList { get; }
+
+    public INamedTypeSymbol? Sequential { get; }
 
     public INamedTypeSymbol? HyperConnectedAttribute { get; }
 
@@ -81,9 +84,4 @@ internal sealed class TorchSymbols
            && SymbolEqualityComparer.Default.Equals(named.OriginalDefinition, ModuleList)
             ? named.TypeArguments[0]
             : null;
-
-    public static ImmutableArray<string> ChannelFirstModules { get; } = ImmutableArray.Create(
-        "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
-        "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
-        "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "GroupNorm");
 }

@@ -1,0 +1,78 @@
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Mhc.Analyzers.Detection;
+using Mhc.Analyzers.Vocabulary;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Editing;
+using Microsoft.CodeAnalysis.Text;
+
+namespace Mhc.Analyzers.Conversion;
+
+/// <summary>
+/// Converts one block class and every stack that runs it, in whatever documents they are: the block's sites
+/// (<see cref="BlockRewriter"/>), the models' loops and Sequentials (<see cref="StackRewriter"/>), and the
+/// <c>using Mhc.Runtime;</c> each edited file needs. The plan is the analyzer's own, so the fix does exactly
+/// what MHC0001 promised.
+/// </summary>
+internal static class ModelConverter
+{
+    /// <summary>Returns null when the class at <paramref name="span"/> cannot (or need not) be converted.</summary>
+    public static async Task<Solution?> ConvertAsync(Document document, TextSpan span, CancellationToken cancellationToken)
+    {
+        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
+        var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
+        if (root is null || model is null
+            || root.FindNode(span).FirstAncestorOrSelf<ClassDeclarationSyntax>() is not { } declaration
+            || TorchSymbols.Create(model.Compilation) is not { } symbols
+            || model.GetDeclaredSymbol(declaration, cancellationToken) is not INamedTypeSymbol type
+            || symbols.IsHyperConnected(type))
+        {
+            return null;
+        }
+
+        var plan = ConversionPlan.Build(model.Compilation, symbols, document.Project.AnalyzerOptions.AnalyzerConfigOptionsProvider, cancellationToken);
+        if (plan.Block(type) is not { } block || !block.IsConvertible || plan.ProblemOf(block) is not null)
+        {
+            return null;
+        }
+
+        var solution = document.Project.Solution;
+        var editors = new SolutionEditor(solution);
+        var layout = SyntaxLayout.Of(root);
+        var blockDocument = solution.GetDocument(block.Declaration.SyntaxTree);
+        if (blockDocument is null)
+        {
+            return null;
+        }
+
+        var edited = new System.Collections.Generic.List<DocumentId> { blockDocument.Id };
+        BlockRewriter.Rewrite(await editors.GetDocumentEditorAsync(blockDocument.Id, cancellationToken).ConfigureAwait(false), block, layout);
+
+        foreach (var run in plan.StacksOf(type).Distinct())
+        {
+            if (solution.GetDocument(run.Node.SyntaxTree) is not { } ownerDocument)
+            {
+                return null;
+            }
+
+            var editor = await editors.GetDocumentEditorAsync(ownerDocument.Id, cancellationToken).ConfigureAwait(false);
+            StackRewriter.Rewrite(editor, run, layout);
+            if (run.Node.FirstAncestorOrSelf<TypeDeclarationSyntax>(t => t is ClassDeclarationSyntax) is { } owner)
+            {
+                StackRewriter.AssignLayerIndices(editor, owner, layout);
+            }
+
+            edited.Add(ownerDocument.Id);
+        }
+
+        foreach (var id in edited.Distinct())
+        {
+            var editor = await editors.GetDocumentEditorAsync(id, cancellationToken).ConfigureAwait(false);
+            layout.AddRuntimeUsing(editor, editor.OriginalRoot);
+        }
+
+        return editors.GetChangedSolution();
+    }
+}

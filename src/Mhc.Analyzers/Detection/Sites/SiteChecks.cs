@@ -1,0 +1,100 @@
+using System.Linq;
+using System.Threading;
+using Mhc.Analyzers.Detection.Blocks;
+using Mhc.Analyzers.Vocabulary;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Mhc.Analyzers.Detection.Sites;
+
+/// <summary>What stops one residual connection from converting, whatever the rest of the block does.</summary>
+internal static class SiteChecks
+{
+    public static Problem? Check(ResidualSite site, MethodDeclarationSyntax forward, SemanticModel model, TorchSymbols symbols, ModuleWidths widths, CancellationToken ct)
+        => InLoop(site, forward)
+           ?? Conditional(site, forward)
+           ?? PostNorm(site, model, symbols, ct)
+           ?? ChannelFirst(site, model, symbols, widths, ct)
+           ?? Layout(site);
+
+    private static Problem? InLoop(ResidualSite site, MethodDeclarationSyntax forward)
+        => site.Node.Ancestors().TakeWhile(a => a != forward).Any(a => a is ForStatementSyntax or CommonForEachStatementSyntax or WhileStatementSyntax or DoStatementSyntax)
+            ? Reasons.InLoop.With("it is inside a loop, and every iteration would need a connection of its own")
+            : null;
+
+    /// <summary>The sum runs only on some paths: under an if, in one arm of <c>?:</c>, a switch, or the right of <c>&amp;&amp;</c>/<c>??</c>.</summary>
+    private static Problem? Conditional(ResidualSite site, MethodDeclarationSyntax forward)
+    {
+        SyntaxNode child = site.Node;
+        foreach (var ancestor in site.Node.Ancestors().TakeWhile(a => a != forward))
+        {
+            var condition = ancestor switch
+            {
+                IfStatementSyntax @if when child != @if.Condition => @if.Condition.ToString(),
+                ConditionalExpressionSyntax conditional when child != conditional.Condition => conditional.Condition.ToString(),
+                SwitchSectionSyntax or SwitchExpressionArmSyntax => "a switch case",
+                BinaryExpressionSyntax logical when child == logical.Right && logical.Kind() is SyntaxKind.LogicalAndExpression or SyntaxKind.LogicalOrExpression or SyntaxKind.CoalesceExpression => logical.Left.ToString(),
+                ConditionalAccessExpressionSyntax access when child == access.WhenNotNull => access.Expression + " is not null",
+                _ => null,
+            };
+            if (condition is not null)
+            {
+                return Reasons.Conditional.With($"the residual exists only when '{condition}', and a connection would change the path without it");
+            }
+
+            child = ancestor;
+        }
+
+        return null;
+    }
+
+    /// <summary><c>ln(x + f(x))</c>: the sum goes straight into a module.</summary>
+    private static Problem? PostNorm(ResidualSite site, SemanticModel model, TorchSymbols symbols, CancellationToken ct)
+        => SyntaxQueries.Outermost(site.Node).Parent is ArgumentSyntax { Parent.Parent: InvocationExpressionSyntax invocation }
+           && ModuleCalls.ModuleType(invocation, model, symbols, ct) is { } module
+            ? Reasons.PostNorm.With($"post-norm: the sum goes straight into '{ModuleCalls.Receiver(invocation)}' ({module.Name}), which would see n streams, and each stream's residual path would not be an identity")
+            : null;
+
+    private static Problem? ChannelFirst(ResidualSite site, SemanticModel model, TorchSymbols symbols, ModuleWidths widths, CancellationToken ct)
+    {
+        var nodes = site.Sum.Branches.Select(b => b.Operand.Syntax).Concat(site.Moved);
+        foreach (var invocation in nodes.SelectMany(n => n.DescendantNodesAndSelf().OfType<InvocationExpressionSyntax>()))
+        {
+            if (ModuleCalls.ModuleType(invocation, model, symbols, ct) is not { } module)
+            {
+                continue;
+            }
+
+            // The module's type, what a project's own module holds, or what a Sequential is built from.
+            var part = ModuleKinds.ChannelFirstPart(module)
+                ?? (model.GetSymbolInfo(ModuleCalls.Receiver(invocation)!, ct).Symbol is { Kind: SymbolKind.Field or SymbolKind.Property } member ? widths.ChannelFirstConstruction(member) : null);
+            if (part is not null)
+            {
+                return Reasons.ChannelFirst.With(
+                    $"channel-first convolutional block: '{part}' keeps channels on axis 1, but streams are stacked just before the last (channel) axis");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The branch's statements must be movable into a lambda as they are.</summary>
+    private static Problem? Layout(ResidualSite site)
+    {
+        foreach (var statement in site.Moved)
+        {
+            var why = SyntaxQueries.EscapingControlFlow(statement) is { } escape ? $"'{escape.ToString().Trim()}' leaves the branch"
+                : statement is LocalDeclarationStatementSyntax { UsingKeyword.RawKind: not 0 } ? "a using declaration would end with the branch"
+                : statement is LocalFunctionStatementSyntax ? "a local function is declared among its statements"
+                : statement.GetLeadingTrivia().Concat(statement.DescendantTrivia()).Any(t => t.IsDirective) ? "a preprocessor directive sits among its statements"
+                : null;
+            if (why is not null)
+            {
+                return Reasons.BranchLayout.With($"the branch's statements cannot move into the connection: at line {SyntaxQueries.Line(statement)}, {why}");
+            }
+        }
+
+        return null;
+    }
+}
