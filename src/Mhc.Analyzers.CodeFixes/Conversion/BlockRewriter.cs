@@ -45,7 +45,7 @@ internal static class BlockRewriter
                     continue;
                 }
 
-                var carried = SyntaxLayout.HasComments(pending) ? pending.ToList() : new List<SyntaxTrivia>();
+                var carried = pending.ToList();
                 pending.Clear();
                 if (sums.TryGetValue(statement, out var site))
                 {
@@ -53,7 +53,7 @@ internal static class BlockRewriter
                 }
                 else if (carried.Count > 0)
                 {
-                    editor.ReplaceNode(statement, statement.WithLeadingTrivia(carried.Concat(statement.GetLeadingTrivia())));
+                    editor.ReplaceNode(statement, statement.WithLeadingTrivia(SyntaxLayout.WithoutDoubleBlankLines(carried.Concat(statement.GetLeadingTrivia()))));
                 }
             }
         }
@@ -120,9 +120,12 @@ internal static class BlockRewriter
         }
 
         replacements.Add(SyntaxFactory.ParseStatement(code).WithLeadingTrivia(indentation).WithTrailingTrivia(statement.GetTrailingTrivia()));
-        // The comments that came with the statement and those carried over from statements that went stay on top.
-        var first = replacements[0];
-        replacements[0] = first.WithLeadingTrivia(carried.Concat(statement.GetLeadingTrivia()));
+        // On top: the lines carried over from the statements that went (where the connection now starts), then the
+        // sum's own comments; its blank lines stay behind when the branch's statements moved into the call.
+        var own = site.Moved.IsEmpty
+            ? statement.GetLeadingTrivia()
+            : SyntaxFactory.TriviaList(SyntaxLayout.CommentLines(statement).Concat(indentation));
+        replacements[0] = replacements[0].WithLeadingTrivia(SyntaxLayout.WithoutDoubleBlankLines(carried.Concat(own)));
         editor.InsertBefore(statement, replacements.Take(replacements.Count - 1));
         editor.ReplaceNode(statement, replacements.Count == 1 ? replacements[0] : replacements[replacements.Count - 1]);
     }

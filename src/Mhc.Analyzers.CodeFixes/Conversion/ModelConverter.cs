@@ -50,7 +50,9 @@ internal static class ModelConverter
         var edited = new System.Collections.Generic.List<DocumentId> { blockDocument.Id };
         BlockRewriter.Rewrite(await editors.GetDocumentEditorAsync(blockDocument.Id, cancellationToken).ConfigureAwait(false), block, layout);
 
-        foreach (var run in plan.StacksOf(type).Distinct())
+        var runs = plan.StacksOf(type).Distinct().ToList();
+        var loops = runs.Where(r => r.Loop is not null).ToDictionary(r => (SyntaxNode)r.Loop!);
+        foreach (var run in runs)
         {
             if (solution.GetDocument(run.Node.SyntaxTree) is not { } ownerDocument)
             {
@@ -58,7 +60,7 @@ internal static class ModelConverter
             }
 
             var editor = await editors.GetDocumentEditorAsync(ownerDocument.Id, cancellationToken).ConfigureAwait(false);
-            StackRewriter.Rewrite(editor, run, layout);
+            StackRewriter.Rewrite(editor, run, layout, loops);
             if (run.Node.FirstAncestorOrSelf<TypeDeclarationSyntax>(t => t is ClassDeclarationSyntax) is { } owner)
             {
                 StackRewriter.AssignLayerIndices(editor, owner, layout);

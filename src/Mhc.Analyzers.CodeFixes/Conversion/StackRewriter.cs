@@ -18,7 +18,8 @@ namespace Mhc.Analyzers.Conversion;
 /// </summary>
 internal static class StackRewriter
 {
-    public static void Rewrite(DocumentEditor editor, StackRun run, SyntaxLayout layout)
+    /// <param name="convertedNow">The other stacks this conversion rewrites, by loop: adjacent ones share one Expand and one Reduce.</param>
+    public static void Rewrite(DocumentEditor editor, StackRun run, SyntaxLayout layout, IReadOnlyDictionary<SyntaxNode, StackRun> convertedNow)
     {
         var streams = StreamsConstant(run, editor.SemanticModel);
         if (run.Shape == StackShape.Sequential)
@@ -40,6 +41,21 @@ internal static class StackRewriter
         var indentation = SyntaxLayout.Indentation(loop);
         var expand = layout.Line(SyntaxFactory.ParseStatement($"{x} = HyperStreams.Expand({x}, {streams});"), indentation);
         var reduce = layout.Line(SyntaxFactory.ParseStatement($"{x} = HyperStreams.Reduce({x});"), indentation);
+
+        // Two stacks one after the other (an encoder's blocks, then a decoder's) share their streams: no Reduce and
+        // Expand between them, which would make the streams identical again (MHC1001).
+        var (previous, next) = Neighbours(loop);
+        var continuesFrom = IsStreamsCall(previous, "Reduce", x) || (previous is not null && convertedNow.TryGetValue(previous, out var before) && before.StreamVariable == x);
+        var continuesInto = IsStreamsCall(next, "Expand", x) || (next is not null && convertedNow.TryGetValue(next, out var after) && after.StreamVariable == x);
+        if (IsStreamsCall(previous, "Reduce", x))
+        {
+            editor.RemoveNode(previous!, SyntaxRemoveOptions.KeepNoTrivia);
+        }
+
+        if (IsStreamsCall(next, "Expand", x))
+        {
+            editor.RemoveNode(next!, SyntaxRemoveOptions.KeepNoTrivia);
+        }
 
         // Preprocessor directives inside the loop would be lost in a run: such a loop stays as written.
         StatementSyntax stack = loop;
@@ -64,8 +80,16 @@ internal static class StackRewriter
 
         if (loop.Parent is BlockSyntax or SwitchSectionSyntax)
         {
-            editor.InsertBefore(loop, expand);
-            editor.InsertAfter(loop, reduce);
+            if (!continuesFrom)
+            {
+                editor.InsertBefore(loop, expand);
+            }
+
+            if (!continuesInto)
+            {
+                editor.InsertAfter(loop, reduce);
+            }
+
             if (stack != loop)
             {
                 editor.ReplaceNode(loop, stack);
@@ -137,6 +161,34 @@ internal static class StackRewriter
         }
     }
 
+    private static (StatementSyntax? Previous, StatementSyntax? Next) Neighbours(StatementSyntax statement)
+    {
+        var siblings = statement.Parent switch
+        {
+            BlockSyntax block => block.Statements,
+            SwitchSectionSyntax section => section.Statements,
+            _ => default,
+        };
+        var index = siblings.IndexOf(statement);
+        return index < 0 ? (null, null) : (index > 0 ? siblings[index - 1] : null, index < siblings.Count - 1 ? siblings[index + 1] : null);
+    }
+
+    /// <summary><c>x = HyperStreams.Reduce(x);</c> (or Expand) of the stream variable.</summary>
+    private static bool IsStreamsCall(StatementSyntax? statement, string method, string variable)
+        => statement is ExpressionStatementSyntax
+           {
+               Expression: AssignmentExpressionSyntax
+               {
+                   Left: IdentifierNameSyntax target,
+                   Right: InvocationExpressionSyntax
+                   {
+                       Expression: MemberAccessExpressionSyntax { Expression: IdentifierNameSyntax { Identifier.ValueText: "HyperStreams" }, Name.Identifier.ValueText: var name },
+                       ArgumentList.Arguments: [{ Expression: IdentifierNameSyntax argument }, ..],
+                   },
+               },
+           }
+           && name == method && target.Identifier.ValueText == variable && argument.Identifier.ValueText == variable;
+
     /// <summary><c>Block.HyperConnectionStreams</c> as the owner can name it.</summary>
     private static string StreamsConstant(StackRun run, SemanticModel model)
         => run.Block.ToMinimalDisplayString(model, run.Node.SpanStart) + "." + MhcDefaults.StreamsConstant;
@@ -148,15 +200,7 @@ internal static class StackRewriter
     private static bool ExpandedAlready(StatementSyntax loop, string streamVariable)
         => loop.Parent is BlockSyntax block
            && block.Statements.IndexOf(loop) is > 0 and var index
-           && block.Statements[index - 1] is ExpressionStatementSyntax
-           {
-               Expression: AssignmentExpressionSyntax
-               {
-                   Left: IdentifierNameSyntax target,
-                   Right: InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Expression: IdentifierNameSyntax { Identifier.ValueText: "HyperStreams" }, Name.Identifier.ValueText: "Expand" } },
-               },
-           }
-           && target.Identifier.ValueText == streamVariable;
+           && IsStreamsCall(block.Statements[index - 1], "Expand", streamVariable);
 
     /// <summary>
     /// <c>x = HyperStreams.Run(x, h, (block, streams) =&gt; block.forward(streams, ...));</c> for a loop that runs every

@@ -82,10 +82,59 @@ internal sealed class SyntaxLayout
         return leading.Take(last + 1);
     }
 
-    /// <summary>Comments and blank lines a statement carries, without which nothing of value is lost when it goes.</summary>
-    public static bool HasComments(IEnumerable<SyntaxTrivia> trivia)
-        => trivia.Any(t => t.IsKind(SyntaxKind.SingleLineCommentTrivia) || t.IsKind(SyntaxKind.MultiLineCommentTrivia)
-            || t.IsKind(SyntaxKind.SingleLineDocumentationCommentTrivia) || t.IsKind(SyntaxKind.MultiLineDocumentationCommentTrivia));
+    /// <summary>The lines of a statement's leading trivia that hold a comment, each with its indentation and newline.</summary>
+    public static IEnumerable<SyntaxTrivia> CommentLines(SyntaxNode statement)
+    {
+        var line = new List<SyntaxTrivia>();
+        foreach (var trivia in LeadingLines(statement))
+        {
+            line.Add(trivia);
+            if (trivia.IsKind(SyntaxKind.EndOfLineTrivia))
+            {
+                if (line.Any(IsComment))
+                {
+                    foreach (var kept in line)
+                    {
+                        yield return kept;
+                    }
+                }
+
+                line.Clear();
+            }
+        }
+    }
+
+    private static bool IsComment(SyntaxTrivia t)
+        => t.IsKind(SyntaxKind.SingleLineCommentTrivia) || t.IsKind(SyntaxKind.MultiLineCommentTrivia)
+           || t.IsKind(SyntaxKind.SingleLineDocumentationCommentTrivia) || t.IsKind(SyntaxKind.MultiLineDocumentationCommentTrivia);
+
+    /// <summary>Leading trivia with runs of blank lines (lines of only whitespace) cut to one, as happens when two statements' lines meet.</summary>
+    public static SyntaxTriviaList WithoutDoubleBlankLines(IEnumerable<SyntaxTrivia> trivia)
+    {
+        var kept = new List<SyntaxTrivia>();
+        var blank = false;
+        var line = new List<SyntaxTrivia>();
+        foreach (var t in trivia)
+        {
+            line.Add(t);
+            if (!t.IsKind(SyntaxKind.EndOfLineTrivia))
+            {
+                continue;
+            }
+
+            var isBlank = line.All(x => x.IsKind(SyntaxKind.WhitespaceTrivia) || x.IsKind(SyntaxKind.EndOfLineTrivia));
+            if (!(isBlank && blank))
+            {
+                kept.AddRange(line);
+            }
+
+            blank = isBlank;
+            line.Clear();
+        }
+
+        kept.AddRange(line);
+        return SyntaxFactory.TriviaList(kept);
+    }
 
     /// <summary>Adds <c>using Mhc.Runtime;</c> among the plain usings (System first), unless the file has it.</summary>
     public void AddRuntimeUsing(DocumentEditor editor, SyntaxNode root)

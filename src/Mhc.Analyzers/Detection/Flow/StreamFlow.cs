@@ -678,7 +678,7 @@ internal sealed class StreamFlow
             }
 
             var others = Others(operands, i);
-            if (others.Count > 0 && others.All(o => o.Value.DependsOn(derived) && o.Value.ThroughModule && o.Value.Derived != derived))
+            if (others.Count > 0 && others.All(o => o.Value.BranchOf(derived)))
             {
                 var postNorm = Names.IsNorm(derived.Member, derived.ModuleType) && derived.Parent.Producer is not null;
                 fact.Kind = postNorm ? SumKind.PostNormIdentity : SumKind.InnerIdentity;
@@ -724,8 +724,7 @@ internal sealed class StreamFlow
     {
         var value = operand.Value;
         return value.Identity is null
-            && value.ThroughModule
-            && value.DependsOn(state)
+            && value.BranchOf(state)
             && value.States.All(s => s == state || s.Origin != state.Origin)
             && !_changesWidth(operand.Operand);
     }

@@ -207,14 +207,20 @@ internal sealed class ShapeFlow
     }
 
     /// <summary>
-    /// Any other expression over a stream tensor has an unknown shape; over anything else, one stream,
-    /// since outside hyper-connected blocks only Expand makes streams.
+    /// Any other expression over a stream tensor, or over a tensor whose shape is not known (a member of a
+    /// block's output record), has an unknown shape; over single streams and constants, one stream, since
+    /// outside hyper-connected blocks only Expand makes streams.
     /// </summary>
     private Shape Combine(IEnumerable<ExpressionSyntax> parts)
     {
-        var shapes = parts.Select(Eval).ToList();
-        return shapes.Any(s => s.Kind == ShapeKind.Streams) ? Shape.Unknown : Shape.Single;
+        var shapes = parts.Where(p => !IsConstant(p)).Select(Eval).ToList();
+        return shapes.All(s => s.Kind == ShapeKind.Single) ? Shape.Single : Shape.Unknown;
     }
+
+    private static bool IsConstant(ExpressionSyntax expression)
+        => expression is LiteralExpressionSyntax or DefaultExpressionSyntax or TypeOfExpressionSyntax
+            or MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax }
+            || (expression is InvocationExpressionSyntax { Expression: IdentifierNameSyntax { Identifier.ValueText: "nameof" } });
 
     private Shape Invocation(InvocationExpressionSyntax invocation)
     {
@@ -285,6 +291,12 @@ internal sealed class ShapeFlow
         if (_symbols.IsHyperConnected(module))
         {
             return BlockInput(module, input, arguments[0].Expression, invocation);
+        }
+
+        if (input.Kind == ShapeKind.Streams && SymbolEqualityComparer.Default.Equals(module, _symbols.Sequential))
+        {
+            // A Sequential of hyper-connected blocks takes the streams; what it holds is not followed here.
+            return Shape.Unknown;
         }
 
         if (input.Kind == ShapeKind.Streams && !module.Name.StartsWith("Dropout", System.StringComparison.Ordinal))

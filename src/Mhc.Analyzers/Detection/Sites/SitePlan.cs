@@ -231,7 +231,8 @@ internal sealed class SitePlan
         }
 
         var position = (_site.Statement ?? _site.Node).SpanStart;
-        _hoisted.Add(new HoistedLocal(local, local.Type.ToMinimalDisplayString(_model, position)));
+        // Declared before the call and assigned inside it, so it is never null where it is read: no `?` annotation.
+        _hoisted.Add(new HoistedLocal(local, local.Type.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToMinimalDisplayString(_model, position)));
         return true;
     }
 
