@@ -116,7 +116,7 @@ internal static class BlockRewriter
         var replacements = new List<StatementSyntax>();
         foreach (var hoisted in site.Hoisted)
         {
-            replacements.Add(SyntaxFactory.ParseStatement($"{hoisted.TypeText} {hoisted.Local.Name} = default!;").WithLeadingTrivia(indentation).WithTrailingTrivia(layout.EndOfLine));
+            replacements.Add(SyntaxFactory.ParseStatement($"{hoisted.TypeText} {hoisted.Local.Name} = {hoisted.Initial};").WithLeadingTrivia(indentation).WithTrailingTrivia(layout.EndOfLine));
         }
 
         replacements.Add(SyntaxFactory.ParseStatement(code).WithLeadingTrivia(indentation).WithTrailingTrivia(statement.GetTrailingTrivia()));

@@ -53,9 +53,22 @@ internal sealed class BranchText
     {
         var leading = keepLeadingComments ? statement.GetLeadingTrivia().ToFullString() : SyntaxLayout.Indentation(statement).ToFullString();
         var trailing = statement.GetTrailingTrivia().ToFullString();
-        if (!_site.RewrittenStatements.TryGetValue(statement, out var format))
+        if (!_site.RewrittenStatements.TryGetValue(statement, out var rewrite))
         {
             return leading + RenderWithoutTrivia(statement) + trailing;
+        }
+
+        if (rewrite.Kind == RewriteKind.Deconstruct
+            && statement is ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax { Left: DeclarationExpressionSyntax { Designation: ParenthesizedVariableDesignationSyntax designation } } deconstruction })
+        {
+            // (var attn, weights) = ...: the elements declared before the call are assigned, the others declared here.
+            var parts = designation.Variables.Select(v => v switch
+            {
+                SingleVariableDesignationSyntax single when rewrite.Hoisted!.Contains(single.Identifier.ValueText) => single.Identifier.ValueText,
+                SingleVariableDesignationSyntax single => "var " + single.Identifier.ValueText,
+                _ => "_",
+            });
+            return leading + "(" + string.Join(", ", parts) + ") = " + Render(deconstruction.Right).Trim() + ";" + trailing;
         }
 
         var (name, value) = statement switch
@@ -66,9 +79,10 @@ internal sealed class BranchText
             ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax assignment } => (
                 _site.Renames.TryGetValue(assignment.Left, out var renamed) ? renamed : assignment.Left.ToString(),
                 assignment.Right),
-            _ => throw new InvalidOperationException("Only single declarations and assignments are rewritten."),
+            _ => throw new InvalidOperationException("Only single declarations, assignments and deconstructions are rewritten."),
         };
-        return leading + string.Format(System.Globalization.CultureInfo.InvariantCulture, format, name, Render(value).Trim()) + trailing;
+        var head = rewrite.Kind == RewriteKind.DeclareAssigned ? "var " + name : name;
+        return leading + head + " = " + Render(value).Trim() + ";" + trailing;
     }
 
     /// <summary>The node's text with the site's renames applied (reads of the stream become the parameter, and so on).</summary>

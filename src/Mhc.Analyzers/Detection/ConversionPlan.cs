@@ -88,19 +88,21 @@ internal sealed class ConversionPlan
         foreach (var block in convertible.Keys)
         {
             var runs = stacks[block].ToList();
+            finder.OutsideCalls.TryGetValue(block, out var outside);
             if (runs.FirstOrDefault(r => r.Problem is not null) is { } broken)
             {
                 problems[block] = broken.Problem!;
             }
-            else if (!library && finder.OutsideCalls.TryGetValue(block, out var outside))
-            {
-                problems[block] = Reasons.Stack.With(
-                    $"'{block.Name}' is also called outside a block stack at {Where(outside[0])}; that call would pass one stream to a block that expects n");
-            }
             else if (!library && runs.Count == 0)
             {
                 problems[block] = Reasons.NoStack.With(
-                    $"no model runs '{block.Name}' in a block stack (a loop over a ModuleList, an array or a list of them, or a Sequential of them), so there is no place for Expand and Reduce");
+                    $"no model runs '{block.Name}' in a block stack (a loop over a ModuleList, an array or a list of them, or a Sequential of them), so there is no place for Expand and Reduce"
+                    + (outside is { Count: > 0 } ? $"; it is called on its own at {Where(outside[0])}" : ""));
+            }
+            else if (!library && outside is { Count: > 0 })
+            {
+                problems[block] = Reasons.Stack.With(
+                    $"'{block.Name}' is also called outside a block stack at {Where(outside[0])}; that call would pass one stream to a block that expects n");
             }
         }
 

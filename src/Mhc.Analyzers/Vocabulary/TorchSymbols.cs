@@ -60,6 +60,20 @@ internal sealed class TorchSymbols
         return false;
     }
 
+    /// <summary>TorchSharp's Sequential, or a class deriving from it.</summary>
+    public bool IsSequential(ITypeSymbol? type)
+    {
+        for (var t = type; t is not null; t = t.BaseType)
+        {
+            if (SymbolEqualityComparer.Default.Equals(t, Sequential))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public bool IsHyperConnected(INamedTypeSymbol type)
     {
         if (HyperConnectedAttribute is null)

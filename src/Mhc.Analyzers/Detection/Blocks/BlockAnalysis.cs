@@ -172,10 +172,24 @@ internal sealed class BlockAnalysis
                 $"post-norm: '{site.Sum.Derived!.Member?.Name ?? "a norm"}' normalizes the previous residual sum, and this sum adds to the normalized tensor; a norm of n streams is not what the model computed"),
             SumKind.InnerIdentity => Reasons.InnerIdentity.With(
                 $"the identity path is '{site.Sum.Derived!.Call.Syntax}', a module's output on the block's input, not the input itself"),
+            SumKind.Unresolved => Reasons.StreamEscapes.With(
+                $"the residual adds to '{site.Sum.Operands[site.Sum.IdentityIndex].Operand.Syntax}', which is no longer the block's residual stream here"
+                + (LastChange(site) is { } change ? $": line {SyntaxQueries.Line(change)} changes it outside a residual connection ('{change.ToString().Trim()}')" : "")),
             SumKind.ProjectionShortcut => Reasons.ProjectionShortcut.With(
                 $"projection or downsampling shortcut: the identity path runs '{site.Sum.Derived!.Member?.Name ?? site.Sum.Derived.Call.Syntax.ToString()}', so it is not an identity"),
             _ => null,
         };
+
+        /// <summary>The last statement before the sum that assigns its identity operand's variable.</summary>
+        private static StatementSyntax? LastChange(ResidualSite site)
+        {
+            var name = site.Sum.Operands[site.Sum.IdentityIndex].Operand.Syntax.ToString();
+            var method = site.Node.FirstAncestorOrSelf<MethodDeclarationSyntax>();
+            return method?.DescendantNodes().OfType<AssignmentExpressionSyntax>()
+                .Where(a => a.Span.End <= site.Node.SpanStart && a.Left is IdentifierNameSyntax left && left.Identifier.ValueText == name)
+                .Select(a => a.FirstAncestorOrSelf<StatementSyntax>())
+                .LastOrDefault();
+        }
 
         /// <summary>The statement list around the sum and the statements before it that compute the branch.</summary>
         private void Range(ResidualSite site)

@@ -42,6 +42,12 @@ internal enum SumKind
 
     /// <summary>A branch plus a transformed shortcut of the same state (<c>f(x) + downsample(x)</c>).</summary>
     ProjectionShortcut,
+
+    /// <summary>
+    /// <c>x + f(x)</c> on a variable that no longer holds a stream state (changed on the way: <c>x = x.masked_fill(...)</c>),
+    /// so it looks like a residual connection but its identity path is not the block's stream.
+    /// </summary>
+    Unresolved,
 }
 
 /// <summary>One tensor sum in a <c>forward</c> method, with its operands' values.</summary>

@@ -711,7 +711,50 @@ internal sealed class StreamFlow
                 return;
             }
         }
+
+        LooksResidual(fact);
     }
+
+    /// <summary>
+    /// <c>v + f(v)</c> where v is a variable computed from a stream state but no longer one: residual-looking, and
+    /// reported as such, since converting it would need v to be the stream.
+    /// </summary>
+    private bool LooksResidual(SumFact fact)
+    {
+        var operands = fact.Operands;
+        for (var i = 0; i < operands.Length; i++)
+        {
+            var symbol = ModuleCalls.Unwrap(operands[i].Operand) switch
+            {
+                ILocalReferenceOperation local => (ISymbol)local.Local,
+                IParameterReferenceOperation parameter => parameter.Parameter,
+                _ => null,
+            };
+            var value = operands[i].Value;
+            if (symbol is null || value.Identity is not null || value.States.IsEmpty)
+            {
+                continue;
+            }
+
+            var others = Others(operands, i);
+            if (others.Count > 0 && others.All(o => RunsModuleOn(o.Operand, symbol)))
+            {
+                fact.Kind = SumKind.Unresolved;
+                fact.IdentityIndex = i;
+                fact.Consumed = value.States.OrderBy(s => s.Version).Last();
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool RunsModuleOn(IOperation operand, ISymbol symbol)
+        => new[] { operand }.Concat(operand.Descendants()).OfType<IInvocationOperation>()
+            .Where(i => ModuleCalls.IsModuleRun(i, _symbols))
+            .Any(i => i.Arguments.SelectMany(a => new[] { a.Value }.Concat(a.Value.Descendants()))
+                .Any(r => r is ILocalReferenceOperation l && SymbolEqualityComparer.Default.Equals(l.Local, symbol)
+                    || r is IParameterReferenceOperation p && SymbolEqualityComparer.Default.Equals(p.Parameter, symbol)));
 
     private static List<(IOperation Operand, FlowValue Value)> Others(ImmutableArray<(IOperation Operand, FlowValue Value)> operands, int index)
         => operands.Where((_, j) => j != index).ToList();

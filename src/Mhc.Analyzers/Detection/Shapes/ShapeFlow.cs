@@ -184,7 +184,14 @@ internal sealed class ShapeFlow
             case ParenthesizedExpressionSyntax parenthesized:
                 return Eval(parenthesized.Expression);
             case IdentifierNameSyntax id:
-                return model.GetSymbolInfo(id, _ct).Symbol is { } symbol && _state.TryGetValue(symbol, out var known) ? known : Shape.Unknown;
+                // Locals and parameters hold what was last assigned; anything else named (a type, a field, a
+                // constant) lives outside the streams, so it is one stream where it is a tensor at all.
+                return model.GetSymbolInfo(id, _ct).Symbol switch
+                {
+                    { } symbol when _state.TryGetValue(symbol, out var known) => known,
+                    ILocalSymbol or IParameterSymbol or null => Shape.Unknown,
+                    _ => Shape.Single,
+                };
             case AssignmentExpressionSyntax assignment when assignment.IsKind(SyntaxKind.SimpleAssignmentExpression):
                 var value = Eval(assignment.Right);
                 if (model.GetSymbolInfo(assignment.Left, _ct).Symbol is ILocalSymbol or IParameterSymbol)
@@ -293,7 +300,7 @@ internal sealed class ShapeFlow
             return BlockInput(module, input, arguments[0].Expression, invocation);
         }
 
-        if (input.Kind == ShapeKind.Streams && SymbolEqualityComparer.Default.Equals(module, _symbols.Sequential))
+        if (input.Kind == ShapeKind.Streams && _symbols.IsSequential(module))
         {
             // A Sequential of hyper-connected blocks takes the streams; what it holds is not followed here.
             return Shape.Unknown;

@@ -19,7 +19,24 @@ internal enum ResultForm
 }
 
 /// <summary>A local declared by the branch's statements and used after the sum: declared before the call, assigned inside it.</summary>
-internal readonly record struct HoistedLocal(ILocalSymbol Local, string TypeText);
+/// <param name="TypeText">The local's type as the block's file can write it.</param>
+/// <param name="Initial">What it holds until the call assigns it: <c>default!</c> for references (never read before), <c>default</c> for values.</param>
+internal readonly record struct HoistedLocal(ILocalSymbol Local, string TypeText, string Initial);
+
+/// <summary>How a statement of the branch changes as it moves into the lambda.</summary>
+internal enum RewriteKind
+{
+    /// <summary><c>var o = e;</c> becomes <c>o = e;</c>: o is declared before the call (or is the lambda parameter).</summary>
+    AssignDeclared,
+
+    /// <summary><c>var t = e;</c> or <c>t = e;</c> becomes <c>var t2 = e;</c>: a local of the lambda under a new name.</summary>
+    DeclareAssigned,
+
+    /// <summary><c>var (a, w) = e;</c> becomes <c>(var a, w) = e;</c>: the elements declared before the call are assigned.</summary>
+    Deconstruct,
+}
+
+internal sealed record StatementRewrite(RewriteKind Kind, ImmutableHashSet<string>? Hoisted = null);
 
 /// <summary>
 /// One residual connection: a stream state plus one or more branches of it, with everything the code fix
@@ -64,7 +81,7 @@ internal sealed class ResidualSite
     public ImmutableDictionary<SyntaxNode, string> Renames { get; set; } = ImmutableDictionary<SyntaxNode, string>.Empty;
 
     /// <summary>Moved declarations that become assignments (hoisted locals, the target merged into the parameter), by statement.</summary>
-    public ImmutableDictionary<StatementSyntax, string> RewrittenStatements { get; set; } = ImmutableDictionary<StatementSyntax, string>.Empty;
+    public ImmutableDictionary<StatementSyntax, StatementRewrite> RewrittenStatements { get; set; } = ImmutableDictionary<StatementSyntax, StatementRewrite>.Empty;
 
     public ImmutableArray<HoistedLocal> Hoisted { get; set; } = ImmutableArray<HoistedLocal>.Empty;
 

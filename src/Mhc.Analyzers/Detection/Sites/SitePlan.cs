@@ -27,7 +27,7 @@ internal sealed class SitePlan
     private readonly CancellationToken _ct;
     private readonly SemanticModel _model;
     private readonly Dictionary<SyntaxNode, string> _renames = new();
-    private readonly Dictionary<StatementSyntax, string> _rewritten = new();
+    private readonly Dictionary<StatementSyntax, StatementRewrite> _rewritten = new();
     private readonly List<HoistedLocal> _hoisted = new();
     private ImmutableArray<SyntaxNode> _branchNodes;
 
@@ -164,7 +164,7 @@ internal sealed class SitePlan
                 return;
             }
 
-            _rewritten[declaration] = merge ? "{0} = {1};" : "var {0} = {1};";
+            _rewritten[declaration] = new StatementRewrite(merge ? RewriteKind.AssignDeclared : RewriteKind.DeclareAssigned);
             _renames[declaration.Declaration.Variables[0]] = name;
             if (site.Statement is ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax assignment } && SyntaxQueries.Outermost(site.Node) == assignment.Right)
             {
@@ -184,7 +184,7 @@ internal sealed class SitePlan
             if (first.Parent is AssignmentExpressionSyntax { Parent: ExpressionStatementSyntax firstStatement } assignment
                 && assignment.Left == first && site.Moved.Contains(firstStatement))
             {
-                _rewritten[firstStatement] = "var {0} = {1};";
+                _rewritten[firstStatement] = new StatementRewrite(RewriteKind.DeclareAssigned);
             }
             else
             {
@@ -199,21 +199,37 @@ internal sealed class SitePlan
         var site = _site;
         foreach (var statement in site.Moved)
         {
-            foreach (var local in DeclaredLocals(statement))
+            var declared = DeclaredLocals(statement).ToList();
+            var hoisted = declared.Where(l => !SymbolEqualityComparer.Default.Equals(l, target) && UsedAfter(l)).ToList();
+            if (hoisted.Count == 0)
             {
-                if (SymbolEqualityComparer.Default.Equals(local, target) || !UsedAfter(local))
-                {
-                    continue;
-                }
+                continue;
+            }
 
-                if (statement is not LocalDeclarationStatementSyntax { Declaration.Variables.Count: 1 } declaration)
-                {
+            switch (statement)
+            {
+                case LocalDeclarationStatementSyntax { Declaration.Variables.Count: 1 } declaration:
+                    _rewritten[declaration] = new StatementRewrite(RewriteKind.AssignDeclared);
+                    break;
+                case ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax { Left: DeclarationExpressionSyntax { Designation: ParenthesizedVariableDesignationSyntax designation } } }
+                    when designation.Variables.All(v => v is SingleVariableDesignationSyntax or DiscardDesignationSyntax):
+                    // var (attn, weights) = f(x): (var attn, weights) = f(h) with weights declared before the call; a
+                    // mix of declarations and assignments needs C# 10, else every element is declared before.
+                    if (((CSharpParseOptions)statement.SyntaxTree.Options).LanguageVersion < LanguageVersion.CSharp10)
+                    {
+                        hoisted = declared.Where(l => !SymbolEqualityComparer.Default.Equals(l, target)).ToList();
+                    }
+
+                    _rewritten[statement] = new StatementRewrite(RewriteKind.Deconstruct, hoisted.Select(l => l.Name).ToImmutableHashSet());
+                    break;
+                default:
                     site.Problem = Reasons.BranchLayout.With(
-                        $"'{local.Name}' is computed in the branch and used after it, but declared at line {SyntaxQueries.Line(statement)} in a form that cannot move before the connection");
+                        $"'{hoisted[0].Name}' is computed in the branch and used after it, but declared at line {SyntaxQueries.Line(statement)} in a form that cannot move before the connection");
                     return;
-                }
+            }
 
-                _rewritten[declaration] = "{0} = {1};";
+            foreach (var local in hoisted)
+            {
                 if (!AddHoisted(local))
                 {
                     return;
@@ -230,9 +246,13 @@ internal sealed class SitePlan
             return false;
         }
 
+        // Declared as `var` would have declared it, so that assigning inside the lambda warns nowhere; where nullable
+        // annotations are off, without the `?` they would warn about.
         var position = (_site.Statement ?? _site.Node).SpanStart;
-        // Declared before the call and assigned inside it, so it is never null where it is read: no `?` annotation.
-        _hoisted.Add(new HoistedLocal(local, local.Type.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToMinimalDisplayString(_model, position)));
+        var type = _model.GetNullableContext(position).AnnotationsEnabled()
+            ? local.Type
+            : local.Type.WithNullableAnnotation(NullableAnnotation.None);
+        _hoisted.Add(new HoistedLocal(local, type.ToMinimalDisplayString(_model, position), local.Type.IsReferenceType ? "default!" : "default"));
         return true;
     }
 

@@ -70,7 +70,7 @@ internal sealed class StackFinder
             }
 
             var receiverType = model.GetTypeInfo(receiver, _ct).Type as INamedTypeSymbol;
-            if (receiverType is not null && SymbolEqualityComparer.Default.Equals(receiverType, _symbols.Sequential)
+            if (receiverType is not null && _symbols.IsSequential(receiverType)
                 && Member(receiver, model) is { } sequential && Contents(owner, sequential) is { } held)
             {
                 Runs.Add(SequentialRun(owner, held, invocation));
@@ -163,6 +163,18 @@ internal sealed class StackFinder
         }
 
         var created = new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default);
+        if (declared is INamedTypeSymbol subclass && !subclass.DeclaringSyntaxReferences.IsEmpty && _symbols.IsSequential(subclass))
+        {
+            // class Encoder : Sequential { Encoder(...) : base(layers...) } holds what its constructors give its base.
+            foreach (var constructor in subclass.DeclaringSyntaxReferences.Select(r => r.GetSyntax(_ct)).OfType<TypeDeclarationSyntax>().SelectMany(t => t.Members.OfType<ConstructorDeclarationSyntax>()))
+            {
+                var model = _compilation.GetSemanticModel(constructor.SyntaxTree);
+                AddModules(constructor, model, created);
+            }
+
+            return Single(owner, member, created);
+        }
+
         foreach (var constructor in owner.DeclaringSyntaxReferences.Select(r => r.GetSyntax(_ct)).OfType<TypeDeclarationSyntax>().SelectMany(t => t.Members.OfType<ConstructorDeclarationSyntax>()))
         {
             var model = _compilation.GetSemanticModel(constructor.SyntaxTree);
@@ -173,20 +185,34 @@ internal sealed class StackFinder
             var locals = filling.SelectMany(s => s.DescendantNodes().OfType<IdentifierNameSyntax>())
                 .Select(id => model.GetSymbolInfo(id, _ct).Symbol).OfType<ILocalSymbol>().ToList();
             filling.AddRange(statements.Where(s => locals.Any(l => Mentions(s, l, model))));
-            // Modules made by `new` and by factories (LayerNorm(d)); the containers themselves hold them.
-            foreach (var made in filling.Distinct().SelectMany(s => s.DescendantNodes().Where(n => n is BaseObjectCreationExpressionSyntax or InvocationExpressionSyntax)))
+            foreach (var statement in filling.Distinct())
             {
-                if (model.GetTypeInfo(made, _ct).Type is INamedTypeSymbol type && _symbols.IsModule(type) && !IsContainer(type))
-                {
-                    created.Add(type);
-                }
+                AddModules(statement, model, created);
             }
         }
 
+        return Single(owner, member, created);
+    }
+
+    /// <summary>The block class when the modules made are all of one block class; null otherwise.</summary>
+    private INamedTypeSymbol? Single(INamedTypeSymbol owner, ISymbol member, HashSet<ITypeSymbol> created)
+    {
         var blocks = created.OfType<INamedTypeSymbol>().Where(t => _blocks.ContainsKey(t)).ToList();
         var result = blocks.Count == 1 && created.Count == 1 ? blocks[0] : null;
         _contents[(owner, member)] = result;
         return result;
+    }
+
+    /// <summary>Modules made in a node by <c>new</c> and by factories (<c>LayerNorm(d)</c>); the containers themselves only hold them.</summary>
+    private void AddModules(SyntaxNode node, SemanticModel model, HashSet<ITypeSymbol> created)
+    {
+        foreach (var made in node.DescendantNodes().Where(n => n is BaseObjectCreationExpressionSyntax or InvocationExpressionSyntax))
+        {
+            if (model.GetTypeInfo(made, _ct).Type is INamedTypeSymbol type && _symbols.IsModule(type) && !IsContainer(type))
+            {
+                created.Add(type);
+            }
+        }
     }
 
     private static bool IsContainer(INamedTypeSymbol type)
