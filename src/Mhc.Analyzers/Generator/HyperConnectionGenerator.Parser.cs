@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Threading;
+using Mhc.Analyzers.Vocabulary;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -13,8 +14,6 @@ public sealed partial class HyperConnectionGenerator
 {
     internal static class Parser
     {
-        internal const string ConnectionPrefix = Vocabulary.MhcDefaults.ConnectionPrefix;
-
         /// <summary>Null for classes the generator cannot extend: not partial, or nested in a type that is not (MHC0003 says so).</summary>
         public static HyperConnectedClass? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
         {
@@ -101,8 +100,8 @@ public sealed partial class HyperConnectionGenerator
             foreach (var access in declaration.DescendantNodes().OfType<MemberAccessExpressionSyntax>())
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (access is { Expression: IdentifierNameSyntax receiver, Name.Identifier.ValueText: "forward" or "call" }
-                    && receiver.Identifier.ValueText.StartsWith(ConnectionPrefix, System.StringComparison.Ordinal)
+                if (access is { Expression: IdentifierNameSyntax receiver } && ModuleCalls.IsRunMethodName(access.Name.Identifier.ValueText)
+                    && receiver.Identifier.ValueText.StartsWith(MhcDefaults.ConnectionPrefix, System.StringComparison.Ordinal)
                     && seen.Add(receiver.Identifier.ValueText)
                     && type.GetMembers(receiver.Identifier.ValueText).IsEmpty)
                 {
@@ -118,14 +117,11 @@ public sealed partial class HyperConnectionGenerator
             _ => "Mhc",
         };
 
-        /// <summary>The MSBuild properties made visible to the compiler by build/Mhc.Analyzers.props.</summary>
-        internal const string StreamsProperty = Vocabulary.MhcDefaults.StreamsProperty;
-        internal const string SinkhornIterationsProperty = Vocabulary.MhcDefaults.SinkhornIterationsProperty;
-
+        /// <summary>The defaults from the MSBuild properties made visible to the compiler by build/Mhc.Analyzers.props.</summary>
         public static BuildDefaults ReadDefaults(AnalyzerConfigOptions options)
             => new(
-                ReadPositive(options, "build_property." + StreamsProperty, Vocabulary.MhcDefaults.Streams),
-                ReadPositive(options, "build_property." + SinkhornIterationsProperty, Vocabulary.MhcDefaults.SinkhornIterations));
+                ReadPositive(options, "build_property." + MhcDefaults.StreamsProperty, MhcDefaults.Streams),
+                ReadPositive(options, "build_property." + MhcDefaults.SinkhornIterationsProperty, MhcDefaults.SinkhornIterations));
 
         private static int ReadPositive(AnalyzerConfigOptions options, string key, int fallback)
             => options.TryGetValue(key, out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0

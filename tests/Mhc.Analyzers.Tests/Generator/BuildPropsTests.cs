@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Xml.Linq;
+using Mhc.Analyzers.Vocabulary;
 
 namespace Mhc.Analyzers.Tests.Generator;
 
@@ -13,7 +14,7 @@ public class BuildPropsTests
         var visible = props.Descendants("CompilerVisibleProperty").Select(e => (string?)e.Attribute("Include")).ToList();
 
         Assert.Equal(
-            [HyperConnectionGenerator.Parser.StreamsProperty, HyperConnectionGenerator.Parser.SinkhornIterationsProperty],
+            [MhcDefaults.StreamsProperty, MhcDefaults.SinkhornIterationsProperty, MhcDefaults.LibraryProperty],
             visible);
     }
 

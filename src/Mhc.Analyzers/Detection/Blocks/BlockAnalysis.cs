@@ -399,6 +399,12 @@ internal sealed class BlockAnalysis
             {
                 var anchor = ModuleMembers.RegisterComponents(constructor);
                 var width = overridden;
+                if (width is not null && !_widths.IsValidWidth(width, constructor, anchor))
+                {
+                    return Reasons.WidthUnknown.With(
+                        $"the width '{width}' named for '{_block.Type.Name}' ({MhcDefaults.ChannelsKeyPrefix}{_block.Type.Name}) is not an integer expression valid in its constructor at line {SyntaxQueries.Line(constructor)}; name a constructor parameter, a field or an expression of them");
+                }
+
                 if (width is null)
                 {
                     foreach (var module in _block.Sites.SelectMany(s => s.FirstModules))

@@ -148,6 +148,10 @@ internal sealed class ModuleWidths
         return null;
     }
 
+    /// <summary>True when <paramref name="text"/> is an integer expression valid just before <paramref name="anchor"/> (or at the end of the constructor).</summary>
+    public bool IsValidWidth(string text, ConstructorDeclarationSyntax constructor, StatementSyntax? anchor)
+        => IsValidWidth(text, anchor?.SpanStart ?? constructor.Body!.CloseBraceToken.SpanStart);
+
     private bool IsValidWidth(string text, int position)
     {
         var expression = SyntaxFactory.ParseExpression(text);
