@@ -72,7 +72,7 @@ internal static class Reasons
     public static readonly NotConvertible Stack = new(
         "stack",
         "the block stack cannot be converted",
-        "The loop that runs the blocks must pass one variable from block to block; see the message for what stops it.");
+        "Run the blocks in a loop (or a Sequential) that passes one variable from block to block and changes it only by the blocks' output; keep other changes (dropout, a norm) before or after the stack, and call the block only from the stack.");
 
     public static readonly NotConvertible Declaration = new(
         "declaration",

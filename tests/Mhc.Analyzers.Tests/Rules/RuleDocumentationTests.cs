@@ -53,6 +53,23 @@ public class RuleDocumentationTests
     }
 
     [Fact]
+    public void The_MHC0002_page_lists_exactly_the_reasons_the_analyzer_gives()
+    {
+        // Rows of the reason table: | `key` | title | example | advice |
+        var rows = File.ReadLines(Path.Combine(RulesDirectory, "MHC0002.md"))
+            .Where(line => line.StartsWith("| `", StringComparison.Ordinal))
+            .Select(line => line.Split('|', StringSplitOptions.TrimEntries))
+            .ToDictionary(cells => cells[1].Trim('`'), cells => (Title: cells[2], Advice: cells[4]));
+
+        Assert.Equal(Detection.Reasons.All.Select(r => r.Key).Order(), rows.Keys.Order());
+        foreach (var reason in Detection.Reasons.All)
+        {
+            Assert.Equal(reason.Title, rows[reason.Key].Title);
+            Assert.Equal(reason.Advice, rows[reason.Key].Advice);
+        }
+    }
+
+    [Fact]
     public void Rule_ids_are_the_stable_constants()
     {
         var constants = typeof(RuleIdentifiers).GetFields(BindingFlags.Public | BindingFlags.Static)
