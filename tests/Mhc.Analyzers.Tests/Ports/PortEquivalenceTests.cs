@@ -72,6 +72,21 @@ public class PortEquivalenceTests
         ModelAssert.SameOutput(expected, actual);
     }
 
+    /// <summary>
+    /// What the conversion writes, kept as approved files (<c>Ports/Snapshots/&lt;Name&gt;.cs</c>) so that a review shows
+    /// exactly what users get, and so that <c>dotnet mhc convert</c> can be checked to write the same (Mhc.Tool.Tests).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CorpusModels))]
+    public async Task Converted_text_is_the_approved_one(string name)
+    {
+        var model = PortModel.Get(name);
+        var conversion = await model.ConvertedAsync();
+        Assert.Equal(Snapshot.Read(name + ".cs", conversion.Text), conversion.Text.ReplaceLineEndings("\n"));
+    }
+
+    public static TheoryData<string> CorpusModels => [.. PortModel.CorpusNames];
+
     /// <summary>The comparison itself can fail: a converted GPT whose attention branch lost its norm is caught.</summary>
     [Fact]
     public void Equivalence_check_catches_a_conversion_that_changes_the_function()

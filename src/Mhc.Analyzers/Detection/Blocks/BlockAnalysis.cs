@@ -308,8 +308,8 @@ internal sealed class BlockAnalysis
                         continue;
                     }
 
-                    var writer = site.Moved.Where(m => m.SpanStart < before).Reverse().Select(m => Written(m, symbol)).FirstOrDefault(v => v is not null);
-                    if (writer is not null && OperandName(writer, site, writer.SpanStart, depth - 1) is { } name)
+                    var writer = site.Moved.Where(m => m.Span.End <= before).Reverse().Select(m => Written(m, symbol)).FirstOrDefault(v => v is not null);
+                    if (writer is not null && OperandName(writer, site, writer.FirstAncestorOrSelf<StatementSyntax>()!.SpanStart, depth - 1) is { } name)
                     {
                         return name;
                     }
