@@ -134,7 +134,7 @@ internal sealed class ModuleWidths
     public string? InputWidth(ISymbol member, ConstructorDeclarationSyntax constructor, StatementSyntax? anchor)
     {
         var scope = new Scope(_model, ImmutableDictionary<IParameterSymbol, string>.Empty.WithComparers(SymbolEqualityComparer.Default), constructor, IsRoot: true);
-        var position = anchor?.SpanStart ?? constructor.Body!.CloseBraceToken.SpanStart;
+        var position = Position(constructor, anchor);
         foreach (var inline in new[] { false, true })
         {
             var found = Construction(member, _class, scope);
@@ -150,7 +150,12 @@ internal sealed class ModuleWidths
 
     /// <summary>True when <paramref name="text"/> is an integer expression valid just before <paramref name="anchor"/> (or at the end of the constructor).</summary>
     public bool IsValidWidth(string text, ConstructorDeclarationSyntax constructor, StatementSyntax? anchor)
-        => IsValidWidth(text, anchor?.SpanStart ?? constructor.Body!.CloseBraceToken.SpanStart);
+        => IsValidWidth(text, Position(constructor, anchor));
+
+    /// <summary>Where the call goes: before the anchor, or after the body's last statement (inside the body, where its locals are in scope).</summary>
+    private static int Position(ConstructorDeclarationSyntax constructor, StatementSyntax? anchor)
+        => anchor?.SpanStart
+           ?? (constructor.Body!.Statements.Count > 0 ? constructor.Body.Statements.Last().Span.End : constructor.Body.OpenBraceToken.Span.End);
 
     private bool IsValidWidth(string text, int position)
     {
