@@ -162,4 +162,54 @@ public class CheckAndFailureTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void FailedWriteRemovesTheFilesAndFoldersItCreated()
+    {
+        var dir = Directory.CreateTempSubdirectory("mhc-changeset-").FullName;
+        try
+        {
+            var config = Path.Combine(dir, "nuget.config");
+            var package = Path.Combine(dir, "mhc-packages", "deeper", "Mhc.Runtime.nupkg");
+            var blocked = Path.Combine(dir, "b.cs");
+            Directory.CreateDirectory(blocked); // replacing a folder with a file fails after the new files were moved in
+            var changes = new ChangeSet([
+                FileChange.NewFile(config, "<configuration />"),
+                new FileChange(package, "", "", new UTF8Encoding(false)) { IsNew = true, Binary = [1, 2, 3] },
+                new FileChange(blocked, "", "new b", new UTF8Encoding(false)),
+            ]);
+
+            var e = Assert.Throws<ToolException>(changes.Commit);
+
+            Assert.Equal(ExitCodes.WriteFailed, e.ExitCode);
+            Assert.Equal([blocked], Directory.GetFileSystemEntries(dir));
+            Assert.Empty(Directory.GetFileSystemEntries(blocked));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ANewFileIsWrittenAsBytesAndNeverOverAFileThatAppeared()
+    {
+        var dir = Directory.CreateTempSubdirectory("mhc-changeset-").FullName;
+        try
+        {
+            var package = Path.Combine(dir, "mhc-packages", "Mhc.Runtime.nupkg");
+            new ChangeSet([new FileChange(package, "", "", new UTF8Encoding(false)) { IsNew = true, Binary = [1, 2, 3] }]).Commit();
+            Assert.Equal([1, 2, 3], File.ReadAllBytes(package));
+
+            var config = Path.Combine(dir, "nuget.config");
+            var change = FileChange.NewFile(config, "<configuration />");
+            File.WriteAllText(config, "someone else's"); // after the change set was made
+            Assert.Equal(ExitCodes.WriteFailed, Assert.Throws<ToolException>(new ChangeSet([change]).Commit).ExitCode);
+            Assert.Equal("someone else's", File.ReadAllText(config));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -7,7 +7,8 @@ using Mhc.Tool.Reporting;
 namespace Mhc.Tool.Commands;
 
 /// <summary>The command line of <c>convert</c>: options in, a <see cref="ConvertRequest"/> to the workflow, its outcome to the reporter.</summary>
-[Command("convert", Description = "Converts every convertible residual connection (x + F(x)) of the TorchSharp models in a project or solution to an mHC connection, and adds the Mhc references the project needs.")]
+[Command("convert", Description = "Converts every convertible residual connection (x + F(x)) of the TorchSharp models in a project or solution to an mHC connection, adds the Mhc references the project needs and a package source where restore finds them, then checks that the project restores.",
+    ExtendedHelpText = ExitCodeHelp)]
 [HelpOption("-h|--help")]
 internal sealed class ConvertCommand : ProjectCommand
 {
@@ -28,16 +29,37 @@ internal sealed class ConvertCommand : ProjectCommand
     [Option("--report <JSON>", "Write a JSON report of converted and skipped sites to this file.", CommandOptionType.SingleValue)]
     public string? Report { get; set; }
 
+    [Option("--package-source <SOURCE>", "A folder or feed URL where restore finds the Mhc.Runtime and Mhc.Analyzers packages the conversion references: added as a package source to the nuget.config that governs each such project (the nearest one above it, else a new one beside the input). Default: the packages that come with the tool, copied into mhc-packages/ beside that nuget.config.", CommandOptionType.SingleValue)]
+    public string? PackageSource { get; set; }
+
+    [Option("--no-package-source", "Leave nuget.config alone: restore must already find the Mhc packages.", CommandOptionType.NoValue)]
+    public bool NoPackageSource { get; set; }
+
+    private const string ExitCodeHelp = """
+
+        Exit codes:
+          0  done
+          1  unexpected error (a bug: please report it)
+          2  --verify-no-changes: the conversion would change files
+          3  no .NET SDK found
+          4  bad path, option or command
+          5  the input does not restore, load or build (nothing was changed)
+          6  no TorchSharp module in the input
+          7  a file could not be written (nothing was)
+          8  the conversion was written, but the converted project does not restore: the message says what to run
+        """;
+
     protected override async Task<int> ExecuteAsync(IConsole console, IProgressReporter progress, CancellationToken cancellationToken)
     {
         var outcome = await ConvertWorkflow.RunAsync(ToRequest(), progress, cancellationToken).ConfigureAwait(false);
         if (DryRun) ConvertReporter.PrintDiff(console, outcome);
         ConvertReporter.PrintSummary(console, outcome);
+        ConvertReporter.PrintRestoreProblem(console, outcome);
         if (Report is not null) ConvertReporter.WriteReport(Report, outcome);
         return outcome.ExitCode;
     }
 
     private ConvertRequest ToRequest() => new(
         Path, Include, Exclude, Restore: !NoRestore, Streams, Iterations,
-        Write: !DryRun && !VerifyNoChanges, FailOnChanges: VerifyNoChanges);
+        Write: !DryRun && !VerifyNoChanges, FailOnChanges: VerifyNoChanges, PackageSource, NoPackageSource);
 }

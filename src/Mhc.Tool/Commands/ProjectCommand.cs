@@ -16,7 +16,7 @@ internal abstract class ProjectCommand
     [Option("--exclude <GLOB>", "Skip sites in files matching this glob. Repeatable.", CommandOptionType.MultipleValue)]
     public string[] Exclude { get; set; } = [];
 
-    [Option("--no-restore", "Do not run 'dotnet restore' first (the input must already be restored).", CommandOptionType.NoValue)]
+    [Option("--no-restore", "Do not run 'dotnet restore': the input must already be restored (convert then does not check that the converted project restores either).", CommandOptionType.NoValue)]
     public bool NoRestore { get; set; }
 
     [Option("-q|--quiet", "Do not print progress.", CommandOptionType.NoValue)]

@@ -6,6 +6,8 @@ namespace Mhc.Tool.Conversion;
 /// <param name="Iterations">MhcSinkhornIterations to write to the converted projects, or null to leave it.</param>
 /// <param name="Write">Write the changed files (false for --dry-run and --verify-no-changes).</param>
 /// <param name="FailOnChanges">--verify-no-changes: a change that would be made is a failure (exit code 2).</param>
+/// <param name="PackageSource">--package-source: the folder or URL to add to nuget.config for the Mhc packages, or null for the default.</param>
+/// <param name="NoPackageSource">--no-package-source: leave every nuget.config alone.</param>
 internal sealed record ConvertRequest(
     string Path,
     IReadOnlyList<string> Include,
@@ -14,4 +16,6 @@ internal sealed record ConvertRequest(
     int? Streams,
     int? Iterations,
     bool Write,
-    bool FailOnChanges);
+    bool FailOnChanges,
+    string? PackageSource = null,
+    bool NoPackageSource = false);

@@ -10,7 +10,7 @@ internal static class ConvertReporter
     public static void PrintDiff(IConsole console, ConvertOutcome outcome)
     {
         foreach (var change in outcome.Changes.Changes)
-            console.Write(UnifiedDiff.Render(change.Path, change.OldText, change.NewText, outcome.Root));
+            console.Write(UnifiedDiff.Render(change, outcome.Root));
     }
 
     public static void PrintSummary(IConsole console, ConvertOutcome outcome)
@@ -31,6 +31,20 @@ internal static class ConvertReporter
         }
         foreach (var edit in outcome.ProjectEdits)
             console.WriteLine($"{(outcome.Written ? "" : "Would update ")}{edit}");
+    }
+
+    /// <summary>Why the written conversion does not restore, and what to run; on standard error, like every error.</summary>
+    public static void PrintRestoreProblem(IConsole console, ConvertOutcome outcome)
+    {
+        if (outcome.RestoreProblem is not { } problem) return;
+        var error = console.Error;
+        error.WriteLine($"error: the converted files were written, but {problem.Input} does not restore:");
+        foreach (var line in problem.Errors)
+            error.WriteLine($"  {line}");
+        if (problem.Fixes.Count == 0) return;
+        error.WriteLine(problem.Fixes.Count == 1 ? "To fix it:" : "To fix it, each of:");
+        foreach (var fix in problem.Fixes)
+            error.WriteLine($"  {fix}");
     }
 
     /// <summary>The machine-readable summary (--report).</summary>
