@@ -116,8 +116,12 @@ public class CheckAndFailureTests
         var (code, console) = await TestConsole.RunAsync("convert", solution, "-q");
 
         Assert.True(code == ExitCodes.Success, console.ErrorOutput);
-        Assert.Contains("Converted 2 residual connection(s)", console.Output);
-        Assert.Contains("HyperStreams.Run", File.ReadAllText(good.SourcePath));
+        Assert.Equal("""
+            Converted 2 residual connection(s) in 1 file(s):
+              Model.cs: 2 site(s)
+
+            """.ReplaceLineEndings(), console.Output);
+        Assert.Equal(SampleProject.ConvertedGpt, File.ReadAllText(good.SourcePath).ReplaceLineEndings("\n"));
     }
 
     /// <summary>A solution of <paramref name="good"/> and a second project in a folder of its own under it; returns the solution's path.</summary>

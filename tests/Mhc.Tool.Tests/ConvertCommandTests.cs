@@ -105,11 +105,7 @@ public class ConvertCommandTests
 
         var (code, console) = await TestConsole.RunAsync("convert", project.ProjectPath, "--report", report, "-q");
         Assert.Equal(ExitCodes.Success, code);
-        Assert.Equal("""
-            Converted 2 residual connection(s) in 1 file(s):
-              Model.cs: 2 site(s)
-
-            """.ReplaceLineEndings(), console.Output);
+        Assert.Equal(ConvertedModelSummary, console.Output);
         // The whole converted model, comments included: the block's two sites, its attribute and
         // initialisation, and the model's Expand / Run / Reduce around the stack.
         Assert.Equal(SampleProject.ConvertedGpt.ReplaceLineEndings("\n"), File.ReadAllText(project.SourcePath).ReplaceLineEndings("\n"));
@@ -138,43 +134,57 @@ public class ConvertCommandTests
     public async Task ABlockWhoseModelIsExcludedIsLeftAsItIs()
     {
         // Block in Model.cs, the model that stacks it in Gpt.cs: converting the block edits both files.
-        var split = SampleProject.ResidualGpt.IndexOf("public sealed class Gpt", StringComparison.Ordinal);
-        var header = SampleProject.ResidualGpt[..(SampleProject.ResidualGpt.IndexOf("namespace Sample;", StringComparison.Ordinal) + "namespace Sample;\n\n".Length)];
-        using var project = new SampleProject(SampleProject.ResidualGpt[..split]);
-        File.WriteAllText(Path.Combine(project.Directory, "Gpt.cs"), header + SampleProject.ResidualGpt[split..]);
+        var (block, model) = SampleProject.SplitAtModel(SampleProject.ResidualGpt);
+        using var project = new SampleProject(block);
+        File.WriteAllText(Path.Combine(project.Directory, "Gpt.cs"), model);
         var before = project.Snapshot();
 
         var (code, console) = await TestConsole.RunAsync("convert", project.ProjectPath, "--exclude", "Gpt.cs", "-q");
 
         Assert.Equal(ExitCodes.Success, code);
-        Assert.Contains("nothing to convert", console.Output);
-        Assert.Contains("Skipped 2 site(s)", console.Output);
-        Assert.Contains("also edits Gpt.cs, the model that stacks it, which --include/--exclude leave out", console.Output);
+        const string reason = "converting this block also edits Gpt.cs, the model that stacks it, which --include/--exclude leave out; include that file too";
+        Assert.Equal($"""
+            No convertible residual connection found: nothing to convert.
+            Skipped 2 site(s):
+              Model.cs(25,13): MHC0001: {reason}
+              Model.cs(26,13): MHC0001: {reason}
+
+            """.ReplaceLineEndings(), console.Output);
         Assert.Equal(before, project.Snapshot());
 
         var (included, includedConsole) = await TestConsole.RunAsync("convert", project.ProjectPath, "-q");
         Assert.Equal(ExitCodes.Success, included);
-        Assert.Contains("Converted 2 residual connection(s)", includedConsole.Output);
-        Assert.Contains("HyperStreams.Run", File.ReadAllText(Path.Combine(project.Directory, "Gpt.cs")));
+        Assert.Equal(ConvertedModelSummary, includedConsole.Output);
+        var (convertedBlock, convertedModel) = SampleProject.SplitAtModel(SampleProject.ConvertedGpt);
+        Assert.Equal(convertedBlock, File.ReadAllText(project.SourcePath));
+        Assert.Equal(convertedModel, File.ReadAllText(Path.Combine(project.Directory, "Gpt.cs")));
     }
+
+    /// <summary>The summary of converting <see cref="SampleProject.ResidualGpt"/>'s block, whose two sites are in Model.cs.</summary>
+    private static readonly string ConvertedModelSummary = """
+        Converted 2 residual connection(s) in 1 file(s):
+          Model.cs: 2 site(s)
+
+        """.ReplaceLineEndings();
 
     [Fact]
     public async Task AModelLinkedFromOutsideTheProjectFolderIsConvertedWithItsBlock()
     {
-        var split = SampleProject.ResidualGpt.IndexOf("public sealed class Gpt", StringComparison.Ordinal);
-        var header = SampleProject.ResidualGpt[..(SampleProject.ResidualGpt.IndexOf("namespace Sample;", StringComparison.Ordinal) + "namespace Sample;\n\n".Length)];
+        var (block, model) = SampleProject.SplitAtModel(SampleProject.ResidualGpt);
         var shared = Directory.CreateTempSubdirectory("mhc-shared-").FullName;
         try
         {
             var gpt = Path.Combine(shared, "Gpt.cs");
-            File.WriteAllText(gpt, header + SampleProject.ResidualGpt[split..]);
-            using var project = new SampleProject(SampleProject.ResidualGpt[..split], $"  <ItemGroup><Compile Include=\"{gpt}\" /></ItemGroup>");
+            File.WriteAllText(gpt, model);
+            using var project = new SampleProject(block, $"  <ItemGroup><Compile Include=\"{gpt}\" /></ItemGroup>");
 
             var (code, console) = await TestConsole.RunAsync("convert", project.ProjectPath, "-q");
 
             Assert.True(code == ExitCodes.Success, console.ErrorOutput);
-            Assert.Contains("Converted 2 residual connection(s)", console.Output);
-            Assert.Contains("HyperStreams.Run", File.ReadAllText(gpt));
+            Assert.Equal(ConvertedModelSummary, console.Output);
+            var (convertedBlock, convertedModel) = SampleProject.SplitAtModel(SampleProject.ConvertedGpt);
+            Assert.Equal(convertedBlock, File.ReadAllText(project.SourcePath));
+            Assert.Equal(convertedModel, File.ReadAllText(gpt));
         }
         finally
         {
@@ -205,8 +215,7 @@ public class ConvertCommandTests
         var (code, console) = await TestConsole.RunAsync("convert", project.ProjectPath, "-q");
 
         Assert.Equal(ExitCodes.Success, code);
-        Assert.Contains("Converted 2 residual connection(s)", console.Output);
-        Assert.DoesNotContain("added PackageReference", console.Output);
+        Assert.Equal(ConvertedModelSummary, console.Output); // no "added PackageReference" line
         Assert.Equal(projectFile, File.ReadAllText(project.ProjectPath));
     }
 
@@ -214,8 +223,13 @@ public class ConvertCommandTests
     public async Task StreamsAndIterationsAreWrittenAsProjectProperties()
     {
         using var project = new SampleProject();
-        var (code, _) = await TestConsole.RunAsync("convert", project.ProjectPath, "--streams", "2", "--iterations", "10", "-q");
+        var (code, console) = await TestConsole.RunAsync("convert", project.ProjectPath, "--streams", "2", "--iterations", "10", "-q");
         Assert.Equal(ExitCodes.Success, code);
+        Assert.Equal(ConvertedModelSummary + """
+            Sample.csproj: set MhcStreams = 2
+            Sample.csproj: set MhcSinkhornIterations = 10
+
+            """.ReplaceLineEndings(), console.Output);
         var xml = File.ReadAllText(project.ProjectPath);
         Assert.Contains("<MhcStreams>2</MhcStreams>", xml);
         Assert.Contains("<MhcSinkhornIterations>10</MhcSinkhornIterations>", xml);

@@ -124,6 +124,17 @@ internal sealed class SampleProject : IDisposable
         }
         """;
 
+    /// <summary>
+    /// <paramref name="source"/> (<see cref="ResidualGpt"/> or <see cref="ConvertedGpt"/>) as two files: the
+    /// block, and the model that stacks it under the same usings and namespace.
+    /// </summary>
+    public static (string Block, string Model) SplitAtModel(string source)
+    {
+        var split = source.IndexOf("public sealed class Gpt", StringComparison.Ordinal);
+        var header = source[..(source.IndexOf("namespace Sample;", StringComparison.Ordinal) + "namespace Sample;\n\n".Length)];
+        return (source[..split], header + source[split..]);
+    }
+
     /// <param name="mhcReferencesInDirectoryBuildProps">Reference Mhc.Runtime and Mhc.Analyzers from a Directory.Build.props beside the project instead of the project file.</param>
     /// <param name="referenceMhc">Reference Mhc.Runtime and Mhc.Analyzers at all; without them the conversion adds package references.</param>
     public SampleProject(string source = ResidualGpt, string? extraProjectXml = null, bool mhcReferencesInDirectoryBuildProps = false, bool referenceMhc = true)
