@@ -29,7 +29,7 @@ internal sealed class ConvertCommand : ProjectCommand
     [Option("--report <JSON>", "Write a JSON report of converted and skipped sites to this file.", CommandOptionType.SingleValue)]
     public string? Report { get; set; }
 
-    [Option("--package-source <SOURCE>", "A folder or feed URL where restore finds the Mhc.Runtime and Mhc.Analyzers packages the conversion references: added as a package source to the nuget.config that governs each such project (the nearest one above it, else a new one beside the input). Default: the packages that come with the tool, copied into mhc-packages/ beside that nuget.config.", CommandOptionType.SingleValue)]
+    [Option("--package-source <SOURCE>", "A folder or feed URL where restore finds the Mhc.Runtime and Mhc.Analyzers packages the conversion references: added as a package source to the nuget.config that governs each such project (the nearest one in its folder or above, else a new one beside the input). Default: the packages that come with the tool, copied into mhc-packages/ beside that nuget.config.", CommandOptionType.SingleValue)]
     public string? PackageSource { get; set; }
 
     [Option("--no-package-source", "Leave nuget.config alone: restore must already find the Mhc packages.", CommandOptionType.NoValue)]
