@@ -295,6 +295,9 @@ public class ConvertCommandTests
         foreach (var option in new[] { "--streams", "--iterations", "--dry-run", "--verify-no-changes", "--report", "--include", "--exclude", "--no-restore", "--package-source", "--no-package-source" })
             Assert.Contains(option, console.Output);
         Assert.Contains("8  the conversion was written, but the converted project does not restore", console.Output);
+        // Every exit code the tool has is explained there.
+        foreach (var field in typeof(ExitCodes).GetFields())
+            Assert.Contains($"\n  {field.GetValue(null)}  ", console.Output.ReplaceLineEndings("\n"));
     }
 
     [Theory]
