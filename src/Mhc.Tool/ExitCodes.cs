@@ -19,6 +19,8 @@ public static class ExitCodes
     public const int NothingToConvert = 6;
     /// <summary>Writing the converted files failed; every file was restored as it was.</summary>
     public const int WriteFailed = 7;
+    /// <summary><c>convert</c> wrote the converted files, but the converted project does not restore as it is (a package source is missing): the message says what to run.</summary>
+    public const int WrittenButDoesNotRestore = 8;
 }
 
 /// <summary>A failure with a message for the user and the exit code it maps to.</summary>

@@ -116,8 +116,12 @@ public class CheckAndFailureTests
         var (code, console) = await TestConsole.RunAsync("convert", solution, "-q");
 
         Assert.True(code == ExitCodes.Success, console.ErrorOutput);
-        Assert.Contains("Converted 2 residual connection(s)", console.Output);
-        Assert.Contains("HyperStreams.Run", File.ReadAllText(good.SourcePath));
+        Assert.Equal("""
+            Converted 2 residual connection(s) in 1 file(s):
+              Model.cs: 2 site(s)
+
+            """.ReplaceLineEndings(), console.Output);
+        Assert.Equal(SampleProject.ConvertedGpt, File.ReadAllText(good.SourcePath).ReplaceLineEndings("\n"));
     }
 
     /// <summary>A solution of <paramref name="good"/> and a second project in a folder of its own under it; returns the solution's path.</summary>
@@ -156,6 +160,56 @@ public class CheckAndFailureTests
             Assert.Equal(ExitCodes.WriteFailed, e.ExitCode);
             Assert.Equal("old a", File.ReadAllText(first));
             Assert.Empty(Directory.GetFiles(dir, "*.tmp"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void FailedWriteRemovesTheFilesAndFoldersItCreated()
+    {
+        var dir = Directory.CreateTempSubdirectory("mhc-changeset-").FullName;
+        try
+        {
+            var config = Path.Combine(dir, "nuget.config");
+            var package = Path.Combine(dir, "mhc-packages", "deeper", "Mhc.Runtime.nupkg");
+            var blocked = Path.Combine(dir, "b.cs");
+            Directory.CreateDirectory(blocked); // replacing a folder with a file fails after the new files were moved in
+            var changes = new ChangeSet([
+                FileChange.NewFile(config, "<configuration />"),
+                new FileChange(package, "", "", new UTF8Encoding(false)) { IsNew = true, Binary = [1, 2, 3] },
+                new FileChange(blocked, "", "new b", new UTF8Encoding(false)),
+            ]);
+
+            var e = Assert.Throws<ToolException>(changes.Commit);
+
+            Assert.Equal(ExitCodes.WriteFailed, e.ExitCode);
+            Assert.Equal([blocked], Directory.GetFileSystemEntries(dir));
+            Assert.Empty(Directory.GetFileSystemEntries(blocked));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ANewFileIsWrittenAsBytesAndNeverOverAFileThatAppeared()
+    {
+        var dir = Directory.CreateTempSubdirectory("mhc-changeset-").FullName;
+        try
+        {
+            var package = Path.Combine(dir, "mhc-packages", "Mhc.Runtime.nupkg");
+            new ChangeSet([new FileChange(package, "", "", new UTF8Encoding(false)) { IsNew = true, Binary = [1, 2, 3] }]).Commit();
+            Assert.Equal([1, 2, 3], File.ReadAllBytes(package));
+
+            var config = Path.Combine(dir, "nuget.config");
+            var change = FileChange.NewFile(config, "<configuration />");
+            File.WriteAllText(config, "someone else's"); // after the change set was made
+            Assert.Equal(ExitCodes.WriteFailed, Assert.Throws<ToolException>(new ChangeSet([change]).Commit).ExitCode);
+            Assert.Equal("someone else's", File.ReadAllText(config));
         }
         finally
         {

@@ -2,7 +2,8 @@ namespace Mhc.Tool.Tests;
 
 /// <summary>
 /// A throwaway TorchSharp project in a temporary folder, referencing this repository's Mhc.Runtime and
-/// Mhc.Analyzers by project (as the repository's own samples do), so conversion adds no package.
+/// Mhc.Analyzers by project (as the repository's own samples do), so conversion adds no package
+/// (unless it is made without them).
 /// </summary>
 internal sealed class SampleProject : IDisposable
 {
@@ -61,12 +62,86 @@ internal sealed class SampleProject : IDisposable
         }
         """;
 
+    /// <summary>What <c>dotnet mhc convert</c> makes of <see cref="ResidualGpt"/>.</summary>
+    public const string ConvertedGpt = """
+        using Mhc.Runtime;
+        using TorchSharp;
+        using TorchSharp.Modules;
+        using static TorchSharp.torch;
+        using static TorchSharp.torch.nn;
+
+        namespace Sample;
+
+        [HyperConnected]
+        public sealed partial class Block : Module<Tensor, Tensor>
+        {
+            private readonly LayerNorm ln_1, ln_2;
+            private readonly Linear attn, mlp;
+
+            public Block(long width) : base(nameof(Block))
+            {
+                ln_1 = LayerNorm(width);
+                attn = Linear(width, width);
+                ln_2 = LayerNorm(width);
+                mlp = Linear(width, width);
+                InitializeHyperConnections(channels: width);
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor x)
+            {
+                // attention stand-in
+                x = hc_attn.forward(x, h => attn.forward(ln_1.forward(h)));
+                x = hc_mlp.forward(x, h => mlp.forward(ln_2.forward(h)));
+                return x;
+            }
+        }
+
+        public sealed class Gpt : Module<Tensor, Tensor>
+        {
+            private readonly Embedding wte;
+            private readonly ModuleList<Block> h;
+            private readonly LayerNorm ln_f;
+
+            public Gpt(long vocab, long width, int layers) : base(nameof(Gpt))
+            {
+                wte = Embedding(vocab, width);
+                h = new ModuleList<Block>();
+                for (int i = 0; i < layers; i++) h.Add(new Block(width));
+                ln_f = LayerNorm(width);
+                RegisterComponents();
+                HyperConnections.AssignLayerIndices(this);
+            }
+
+            public override Tensor forward(Tensor idx)
+            {
+                var x = wte.forward(idx);
+                x = HyperStreams.Expand(x, Block.HyperConnectionStreams);
+                x = HyperStreams.Run(x, h, (block, streams) => block.forward(streams));
+                x = HyperStreams.Reduce(x);
+                return ln_f.forward(x);
+            }
+        }
+        """;
+
+    /// <summary>
+    /// <paramref name="source"/> (<see cref="ResidualGpt"/> or <see cref="ConvertedGpt"/>) as two files: the
+    /// block, and the model that stacks it under the same usings and namespace.
+    /// </summary>
+    public static (string Block, string Model) SplitAtModel(string source)
+    {
+        var split = source.IndexOf("public sealed class Gpt", StringComparison.Ordinal);
+        var header = source[..(source.IndexOf("namespace Sample;", StringComparison.Ordinal) + "namespace Sample;\n\n".Length)];
+        return (source[..split], header + source[split..]);
+    }
+
     /// <param name="mhcReferencesInDirectoryBuildProps">Reference Mhc.Runtime and Mhc.Analyzers from a Directory.Build.props beside the project instead of the project file.</param>
-    public SampleProject(string source = ResidualGpt, string? extraProjectXml = null, bool mhcReferencesInDirectoryBuildProps = false)
+    /// <param name="referenceMhc">Reference Mhc.Runtime and Mhc.Analyzers at all; without them the conversion adds package references.</param>
+    public SampleProject(string source = ResidualGpt, string? extraProjectXml = null, bool mhcReferencesInDirectoryBuildProps = false, bool referenceMhc = true)
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("mhc-tool-").FullName;
         var repo = RepositoryRoot();
-        var mhcReferences = $"""
+        var mhcReferences = !referenceMhc ? "" : $"""
                 <ProjectReference Include="{repo}/src/Mhc.Runtime/Mhc.Runtime.csproj" />
                 <ProjectReference Include="{repo}/src/Mhc.Analyzers/Mhc.Analyzers.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
             """;

@@ -2,7 +2,6 @@ using McMaster.Extensions.CommandLineUtils;
 using Microsoft.CodeAnalysis;
 using Mhc.Tool.Conversion;
 using Mhc.Tool.Loading;
-using Mhc.Tool.Reporting;
 
 namespace Mhc.Tool.Commands;
 
@@ -10,11 +9,13 @@ namespace Mhc.Tool.Commands;
 [HelpOption("-h|--help")]
 internal sealed class CheckCommand : ProjectCommand
 {
-    protected override async Task<int> RunAsync(IConsole console, Solution solution, IReadOnlyList<ProjectId> projects, MhcRules rules,
-        SiteFilter filter, string root, IProgressReporter progress, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(IConsole console, IProgressReporter progress, CancellationToken cancellationToken)
     {
+        using var loaded = await LoadAsync(progress, cancellationToken).ConfigureAwait(false);
+        var rules = MhcRules.Load();
+        var filter = Filter(loaded);
         int errors = 0, total = 0;
-        foreach (var project in projects.Select(solution.GetProject).OfType<Project>())
+        foreach (var project in loaded.Projects.Select(loaded.Solution.GetProject).OfType<Project>())
         {
             progress.Status($"Analysing {project.Name}");
             foreach (var diagnostic in await rules.AnalyzeAsync(project, cancellationToken).ConfigureAwait(false))

@@ -1,13 +1,14 @@
 using System.ComponentModel.DataAnnotations;
 using McMaster.Extensions.CommandLineUtils;
-using Microsoft.CodeAnalysis;
 using Mhc.Tool.Conversion;
 using Mhc.Tool.Loading;
 using Mhc.Tool.Reporting;
 
 namespace Mhc.Tool.Commands;
 
-[Command("convert", Description = "Converts every convertible residual connection (x + F(x)) of the TorchSharp models in a project or solution to an mHC connection, and adds the Mhc references the project needs.")]
+/// <summary>The command line of <c>convert</c>: options in, a <see cref="ConvertRequest"/> to the workflow, its outcome to the reporter.</summary>
+[Command("convert", Description = "Converts every convertible residual connection (x + F(x)) of the TorchSharp models in a project or solution to an mHC connection, adds the Mhc references the project needs and a package source where restore finds them, then checks that the project restores.",
+    ExtendedHelpText = ExitCodeHelp)]
 [HelpOption("-h|--help")]
 internal sealed class ConvertCommand : ProjectCommand
 {
@@ -28,73 +29,37 @@ internal sealed class ConvertCommand : ProjectCommand
     [Option("--report <JSON>", "Write a JSON report of converted and skipped sites to this file.", CommandOptionType.SingleValue)]
     public string? Report { get; set; }
 
-    protected override async Task<int> RunAsync(IConsole console, Solution solution, IReadOnlyList<ProjectId> projects, MhcRules rules,
-        SiteFilter filter, string root, IProgressReporter progress, CancellationToken cancellationToken)
+    [Option("--package-source <SOURCE>", "A folder or feed URL where restore finds the Mhc.Runtime and Mhc.Analyzers packages the conversion references: added as a package source to the nuget.config that governs each such project (the nearest one in its folder or above, else a new one beside the input). Default: the packages that come with the tool, copied into mhc-packages/ beside that nuget.config.", CommandOptionType.SingleValue)]
+    public string? PackageSource { get; set; }
+
+    [Option("--no-package-source", "Leave nuget.config alone: restore must already find the Mhc packages.", CommandOptionType.NoValue)]
+    public bool NoPackageSource { get; set; }
+
+    private const string ExitCodeHelp = """
+
+        Exit codes:
+          0  done
+          1  unexpected error (a bug: please report it)
+          2  --verify-no-changes: the conversion would change files
+          3  no .NET SDK found
+          4  bad path, option or command
+          5  the input does not restore, load or build (nothing was changed)
+          6  no TorchSharp module in the input
+          7  a file could not be written (nothing was)
+          8  the conversion was written, but the converted project does not restore: the message says what to run
+        """;
+
+    protected override async Task<int> ExecuteAsync(IConsole console, IProgressReporter progress, CancellationToken cancellationToken)
     {
-        var result = await new SolutionConverter(rules, filter, progress).ConvertAsync(solution, projects, cancellationToken).ConfigureAwait(false);
-
-        var changes = new List<FileChange>();
-        foreach (var projectChange in result.Converted.GetChanges(result.Original).GetProjectChanges())
-            foreach (var id in projectChange.GetChangedDocuments())
-            {
-                var before = result.Original.GetDocument(id)!;
-                var after = result.Converted.GetDocument(id)!;
-                var oldText = await before.GetTextAsync(cancellationToken).ConfigureAwait(false);
-                var newText = await after.GetTextAsync(cancellationToken).ConfigureAwait(false);
-                if (oldText.ContentEquals(newText) || before.FilePath is null) continue;
-                changes.Add(new FileChange(before.FilePath, oldText.ToString(), newText.ToString(),
-                    oldText.Encoding ?? new System.Text.UTF8Encoding(false)));
-            }
-
-        var projectEdits = new List<string>();
-        var projectsToEdit = Streams is null && Iterations is null ? result.ChangedProjects : projects;
-        foreach (var project in projectsToEdit.Select(result.Converted.GetProject).OfType<Project>())
-            if (project.FilePath is not null
-                && ProjectFileEditor.Edit(project.FilePath, Streams, Iterations, projectEdits, ProjectFileEditor.EffectiveReferences(project)) is { } edit)
-                changes.Add(edit);
-
-        var changeSet = new ChangeSet(changes);
-        bool write = !DryRun && !VerifyNoChanges;
-        if (DryRun)
-            foreach (var change in changeSet.Changes)
-                console.Write(UnifiedDiff.Render(change.Path, change.OldText, change.NewText, root));
-        if (write && !changeSet.IsEmpty)
-        {
-            progress.Status($"Writing {changeSet.Changes.Count} file(s)");
-            changeSet.Commit();
-        }
-
-        PrintSummary(console, result, projectEdits, root, write);
-        if (Report is not null)
-            new ConversionReport(
-            Input: Path,
-            DryRun: !write,
-            Changed: !changeSet.IsEmpty,
-            Files: result.SitesConvertedPerFile.Select(kv => new ConvertedFile(Relative(root, kv.Key), kv.Value)).OrderBy(f => f.Path, StringComparer.Ordinal).ToList(),
-            Skipped: result.Skipped.Select(s => new SkippedSiteReport(Relative(root, s.File), s.Line, s.Column, s.Id, s.Reason)).ToList(),
-            ProjectEdits: projectEdits).WriteTo(Report);
-
-        return VerifyNoChanges && !changeSet.IsEmpty ? ExitCodes.ChangesOrErrorsFound : ExitCodes.Success;
+        var outcome = await ConvertWorkflow.RunAsync(ToRequest(), progress, cancellationToken).ConfigureAwait(false);
+        if (DryRun) ConvertReporter.PrintDiff(console, outcome);
+        ConvertReporter.PrintSummary(console, outcome);
+        ConvertReporter.PrintRestoreProblem(console, outcome);
+        if (Report is not null) ConvertReporter.WriteReport(Report, outcome);
+        return outcome.ExitCode;
     }
 
-    private static void PrintSummary(IConsole console, ConversionResult result, IReadOnlyList<string> projectEdits, string root, bool written)
-    {
-        int sites = result.SitesConvertedPerFile.Values.Sum();
-        string verb = written ? "Converted" : "Would convert";
-        console.WriteLine(sites == 0
-            ? "No convertible residual connection found: nothing to convert."
-            : $"{verb} {sites} residual connection(s) in {result.SitesConvertedPerFile.Count} file(s):");
-        foreach (var (file, count) in result.SitesConvertedPerFile.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            console.WriteLine($"  {Relative(root, file)}: {count} site(s)");
-        if (result.Skipped.Count > 0)
-        {
-            console.WriteLine($"Skipped {result.Skipped.Count} site(s):");
-            foreach (var s in result.Skipped)
-                console.WriteLine($"  {Relative(root, s.File)}({s.Line},{s.Column}): {s.Id}: {s.Reason}");
-        }
-        foreach (var edit in projectEdits)
-            console.WriteLine($"{(written ? "" : "Would update ")}{edit}");
-    }
-
-    private static string Relative(string root, string path) => System.IO.Path.GetRelativePath(root, path).Replace('\\', '/');
+    private ConvertRequest ToRequest() => new(
+        Path, Include, Exclude, Restore: !NoRestore, Streams, Iterations,
+        Write: !DryRun && !VerifyNoChanges, FailOnChanges: VerifyNoChanges, PackageSource, NoPackageSource);
 }

@@ -1,5 +1,4 @@
 using McMaster.Extensions.CommandLineUtils;
-using Microsoft.CodeAnalysis;
 using Mhc.Tool.Conversion;
 using Mhc.Tool.Loading;
 
@@ -17,7 +16,7 @@ internal abstract class ProjectCommand
     [Option("--exclude <GLOB>", "Skip sites in files matching this glob. Repeatable.", CommandOptionType.MultipleValue)]
     public string[] Exclude { get; set; } = [];
 
-    [Option("--no-restore", "Do not run 'dotnet restore' first (the input must already be restored).", CommandOptionType.NoValue)]
+    [Option("--no-restore", "Do not run 'dotnet restore': the input must already be restored (convert then does not check that the converted project restores either).", CommandOptionType.NoValue)]
     public bool NoRestore { get; set; }
 
     [Option("-q|--quiet", "Do not print progress.", CommandOptionType.NoValue)]
@@ -30,31 +29,7 @@ internal abstract class ProjectCommand
         var cancellationToken = CancellationToken.None;
         try
         {
-            var input = InputPath.Resolve(Path);
-            var progress = new ConsoleProgress(console, Quiet);
-            var (workspace, solution) = await WorkspaceLoader.LoadAsync(input, !NoRestore, progress, cancellationToken).ConfigureAwait(false);
-            using (workspace)
-            {
-                var rules = MhcRules.Load();
-                var projects = new List<ProjectId>();
-                // A project given alone is converted alone: the projects it references are loaded only
-                // so that it compiles.
-                // A multi-targeted project loads once per target framework; its sources are the same, so
-                // one of them is converted (several would count and edit every site once per target).
-                var candidates = solution.Projects
-                    .Where(p => p.Language == LanguageNames.CSharp
-                        && (input.IsSolution || string.Equals(p.FilePath, input.FullPath, StringComparison.Ordinal)))
-                    .GroupBy(p => p.FilePath ?? p.Name, StringComparer.Ordinal)
-                    .Select(g => g.First());
-                foreach (var project in candidates)
-                    if (await MhcRules.HasTorchSharpModulesAsync(project, cancellationToken).ConfigureAwait(false))
-                        projects.Add(project.Id);
-                if (projects.Count == 0)
-                    throw new ToolException(ExitCodes.NothingToConvert,
-                        $"no TorchSharp module (a class deriving from torch.nn.Module) was found in '{input.FullPath}'. Nothing to do.");
-                var root = System.IO.Path.GetDirectoryName(input.FullPath)!;
-                return await RunAsync(console, solution, projects, rules, new SiteFilter(root, Include, Exclude), root, progress, cancellationToken).ConfigureAwait(false);
-            }
+            return await ExecuteAsync(console, new ConsoleProgress(console, Quiet), cancellationToken).ConfigureAwait(false);
         }
         catch (ToolException e)
         {
@@ -68,8 +43,13 @@ internal abstract class ProjectCommand
         }
     }
 
-    protected abstract Task<int> RunAsync(IConsole console, Solution solution, IReadOnlyList<ProjectId> projects, MhcRules rules,
-        SiteFilter filter, string root, IProgressReporter progress, CancellationToken cancellationToken);
+    /// <summary>Runs the command; a <see cref="ToolException"/> becomes its message and exit code.</summary>
+    protected abstract Task<int> ExecuteAsync(IConsole console, IProgressReporter progress, CancellationToken cancellationToken);
+
+    protected Task<LoadedInput> LoadAsync(IProgressReporter progress, CancellationToken cancellationToken) =>
+        LoadedInput.LoadAsync(InputPath.Resolve(Path), !NoRestore, progress, cancellationToken);
+
+    protected SiteFilter Filter(LoadedInput loaded) => new(loaded.Root, Include, Exclude);
 }
 
 /// <summary>Progress on standard error, so standard output stays clean for diffs and summaries.</summary>

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Xml.Linq;
 
 namespace Mhc.Tool.Conversion;
@@ -11,6 +10,9 @@ namespace Mhc.Tool.Conversion;
 /// </summary>
 internal static class ProjectFileEditor
 {
+    /// <summary>The packages a converted project references, in the order they are added.</summary>
+    public static IReadOnlyList<string> Packages { get; } = [RuntimePackage, AnalyzersPackage];
+
     public const string RuntimePackage = "Mhc.Runtime";
     public const string AnalyzersPackage = "Mhc.Analyzers";
 
@@ -35,22 +37,19 @@ internal static class ProjectFileEditor
         return names;
     }
 
-    /// <summary>The edited project file, or null when it already has everything.</summary>
+    /// <summary>The edit <paramref name="projectPath"/> needs; its change is null when the file already has everything.</summary>
     /// <param name="referenced">Mhc packages the project already uses from elsewhere (<see cref="EffectiveReferences"/>).</param>
-    public static FileChange? Edit(string projectPath, int? streams, int? iterations, List<string> notes, IReadOnlySet<string>? referenced = null)
+    public static ProjectFileEdit Edit(string projectPath, int? streams, int? iterations, IReadOnlySet<string>? referenced = null)
     {
-        var bytes = File.ReadAllBytes(projectPath);
-        bool bom = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF;
-        var oldText = new UTF8Encoding(false).GetString(bytes, bom ? 3 : 0, bytes.Length - (bom ? 3 : 0));
-        // XML parsing turns every CRLF into LF, so edits are made with LF and the file's own style is put back at the end.
-        bool crlf = oldText.Contains("\r\n");
-        const string newline = "\n";
-        var document = XDocument.Parse(oldText, LoadOptions.PreserveWhitespace);
+        var notes = new List<string>();
+        var file = XmlFileText.Read(projectPath);
+        const string newline = XmlFileText.Newline;
+        var document = file.Parse();
         var root = document.Root ?? throw new ToolException(ExitCodes.ProjectLoadFailed, $"'{projectPath}' has no root element.");
         var ns = root.Name.Namespace;
         bool centrallyManaged = UsesCentralPackageManagement(projectPath, root);
 
-        var missing = new[] { RuntimePackage, AnalyzersPackage }.Where(p => !References(root, p) && referenced?.Contains(p) != true).ToList();
+        var missing = Packages.Where(p => !References(root, p) && referenced?.Contains(p) != true).ToList();
         if (missing.Count > 0)
         {
             var group = new XElement(ns + "ItemGroup");
@@ -70,12 +69,7 @@ internal static class ProjectFileEditor
         SetProperty(root, ns, "MhcStreams", streams, projectPath, notes, newline);
         SetProperty(root, ns, "MhcSinkhornIterations", iterations, projectPath, notes, newline);
 
-        var body = document.ToString(SaveOptions.DisableFormatting);
-        var newText = document.Declaration is null ? body : document.Declaration + (body.StartsWith('\n') || body.StartsWith('\r') ? "" : newline) + body;
-        if (oldText.EndsWith('\n') && !newText.EndsWith('\n')) newText += newline;
-        newText = newText.Replace("\r\n", "\n");
-        if (crlf) newText = newText.Replace("\n", "\r\n");
-        return newText == oldText ? null : new FileChange(projectPath, oldText, newText, new UTF8Encoding(bom));
+        return new ProjectFileEdit(projectPath, file.ChangeTo(document), missing, notes);
     }
 
     private static bool References(XElement root, string package) =>
@@ -117,3 +111,9 @@ internal static class ProjectFileEditor
         return false;
     }
 }
+
+/// <summary>What <see cref="ProjectFileEditor.Edit"/> does to one project file.</summary>
+/// <param name="Change">The new text, or null when the file already has everything.</param>
+/// <param name="AddedPackages">The Mhc packages it adds references to: they must be found by restore.</param>
+/// <param name="Notes">One line per edit, for the summary.</param>
+internal sealed record ProjectFileEdit(string ProjectPath, FileChange? Change, IReadOnlyList<string> AddedPackages, IReadOnlyList<string> Notes);
