@@ -20,11 +20,15 @@ internal static partial class PortExpectations
         "post-norm",            // the sum is normalized (or otherwise transformed) before it flows on
         "conditional",          // the residual is taken or not depending on a flag
         "projection-shortcut",  // the shortcut is a learned projection, not the identity
+        "inner-identity",       // the identity path is a module's output, not the block's stream
         "channel-first",        // Conv2d/BatchNorm2d blocks keep channels on axis 1
         "no-stack",             // no model runs the block in a stack
         "in-loop",              // the site is inside a loop of the block itself
         "stream-escapes",       // the stream is used outside residual connections
+        "branch-layout",        // the statements of the branch cannot move into a connection
         "width-unknown",        // the stream's width cannot be read from the constructor
+        "stack",                // a stack runs the block, but that stack cannot be converted
+        "declaration",          // the block class cannot be made a top-level partial class
     };
 
     public const string ReasonProperty = "reason";
