@@ -18,8 +18,10 @@ namespace Mhc.Analyzers.Conversion;
 /// </summary>
 internal static class BlockRewriter
 {
-    public static void Rewrite(DocumentEditor editor, BlockAnalysis block, SyntaxLayout layout)
+    /// <param name="editorOf">The editor of each document the block is declared in (a partial class may span several).</param>
+    public static void Rewrite(System.Func<SyntaxTree, DocumentEditor> editorOf, BlockAnalysis block, SyntaxLayout layout)
     {
+        var editor = editorOf(block.Declaration.SyntaxTree);
         var sites = block.Sites;
         var moved = new HashSet<StatementSyntax>(sites.SelectMany(s => s.Moved));
         var starts = new HashSet<StatementSyntax>(sites.Where(s => !s.Moved.IsEmpty).Select(s => s.Moved[0]));
@@ -68,26 +70,59 @@ internal static class BlockRewriter
 
         foreach (var initialization in block.Initializations)
         {
-            var statement = SyntaxFactory.ParseStatement($"{MhcDefaults.InitializeMethod}(channels: {initialization.Width});");
-            if (initialization.Before is { } before)
-            {
-                editor.InsertBefore(before, layout.Line(statement, SyntaxLayout.Indentation(before)));
-            }
-            else
-            {
-                var body = initialization.Constructor.Body!;
-                var indentation = body.Statements.Count > 0
-                    ? SyntaxLayout.Indentation(body.Statements.Last())
-                    : SyntaxFactory.TriviaList(SyntaxFactory.Whitespace(SyntaxLayout.LineIndentation(body) + layout.Unit));
-                editor.ReplaceNode(body, (node, _) => ((BlockSyntax)node).AddStatements(layout.Line(statement, indentation)));
-            }
+            Initialize(editorOf(initialization.Constructor.SyntaxTree), initialization, layout);
         }
 
         editor.ReplaceNode(block.Declaration, (node, _) => MarkHyperConnected((ClassDeclarationSyntax)node, layout));
-        foreach (var outer in block.Declaration.Ancestors().OfType<TypeDeclarationSyntax>())
+        foreach (var declaration in block.Type.DeclaringSyntaxReferences.Select(r => r.GetSyntax()).OfType<TypeDeclarationSyntax>())
         {
-            editor.ReplaceNode(outer, (node, _) => SyntaxLayout.WithPartial((TypeDeclarationSyntax)node));
+            foreach (var outer in declaration.Ancestors().OfType<TypeDeclarationSyntax>())
+            {
+                editorOf(outer.SyntaxTree).ReplaceNode(outer, (node, _) => SyntaxLayout.WithPartial((TypeDeclarationSyntax)node));
+            }
         }
+    }
+
+    /// <summary>
+    /// <c>InitializeHyperConnections(channels: w);</c> before the constructor's <c>RegisterComponents()</c>, or at the end of
+    /// its body; an expression body (<c>=&gt; RegisterComponents();</c>) becomes a body holding both.
+    /// </summary>
+    private static void Initialize(DocumentEditor editor, Initialization initialization, SyntaxLayout layout)
+    {
+        var statement = SyntaxFactory.ParseStatement($"{MhcDefaults.InitializeMethod}(channels: {initialization.Width});");
+        var constructor = initialization.Constructor;
+        if (initialization.Before is { } before)
+        {
+            editor.InsertBefore(before, layout.Line(statement, SyntaxLayout.Indentation(before)));
+            return;
+        }
+
+        var outer = SyntaxLayout.LineIndentation(constructor);
+        var inner = SyntaxFactory.TriviaList(SyntaxFactory.Whitespace(outer + layout.Unit));
+        if (constructor.Body is null && constructor.ExpressionBody is { } arrow)
+        {
+            var expression = SyntaxFactory.ExpressionStatement(arrow.Expression.WithoutTrivia());
+            var statements = ModuleMembers.IsRegisterComponents(arrow.Expression)
+                ? new[] { statement, expression }
+                : new StatementSyntax[] { expression, statement };
+            var body = SyntaxFactory.Block(statements.Select(s => layout.Line(s, inner)))
+                .WithOpenBraceToken(SyntaxFactory.Token(SyntaxKind.OpenBraceToken).WithLeadingTrivia(SyntaxFactory.Whitespace(outer)).WithTrailingTrivia(layout.EndOfLine))
+                .WithCloseBraceToken(SyntaxFactory.Token(SyntaxKind.CloseBraceToken).WithLeadingTrivia(SyntaxFactory.Whitespace(outer)).WithTrailingTrivia(constructor.SemicolonToken.TrailingTrivia));
+            editor.ReplaceNode(constructor, (node, _) =>
+            {
+                var current = (ConstructorDeclarationSyntax)node;
+                var head = current.WithExpressionBody(null).WithSemicolonToken(default);
+                // The body starts on a line of its own, below the constructor's header.
+                var last = head.GetLastToken();
+                head = head.ReplaceToken(last, last.WithTrailingTrivia(layout.EndOfLine));
+                return head.WithBody(body);
+            });
+            return;
+        }
+
+        var block = constructor.Body!;
+        var indentation = block.Statements.Count > 0 ? SyntaxLayout.Indentation(block.Statements.Last()) : inner;
+        editor.ReplaceNode(block, (node, _) => ((BlockSyntax)node).AddStatements(layout.Line(statement, indentation)));
     }
 
     /// <summary>The sum's statement as the connection call, with the locals it hoists declared before it.</summary>

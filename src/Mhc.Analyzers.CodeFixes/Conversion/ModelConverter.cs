@@ -47,11 +47,25 @@ internal static class ModelConverter
             return null;
         }
 
+        // Every document of the (possibly partial) block, and of the classes around it, gets an editor up front.
         var edited = new System.Collections.Generic.List<DocumentId> { blockDocument.Id };
-        BlockRewriter.Rewrite(await editors.GetDocumentEditorAsync(blockDocument.Id, cancellationToken).ConfigureAwait(false), block, layout);
+        var blockEditors = new System.Collections.Generic.Dictionary<SyntaxTree, DocumentEditor>();
+        foreach (var tree in type.DeclaringSyntaxReferences.Select(r => r.SyntaxTree).Distinct())
+        {
+            if (solution.GetDocument(tree) is not { } part)
+            {
+                return null;
+            }
+
+            blockEditors[tree] = await editors.GetDocumentEditorAsync(part.Id, cancellationToken).ConfigureAwait(false);
+            edited.Add(part.Id);
+        }
+
+        BlockRewriter.Rewrite(tree => blockEditors[tree], block, layout);
 
         var runs = plan.StacksOf(type).Distinct().ToList();
-        var loops = runs.Where(r => r.Loop is not null).ToDictionary(r => (SyntaxNode)r.Loop!);
+        var loops = runs.Where(r => r.Loop is not null).ToDictionary(r => (SyntaxNode)(r.Outer ?? r.Loop!));
+        var owners = new System.Collections.Generic.HashSet<TypeDeclarationSyntax>();
         foreach (var run in runs)
         {
             if (solution.GetDocument(run.Node.SyntaxTree) is not { } ownerDocument)
@@ -61,7 +75,8 @@ internal static class ModelConverter
 
             var editor = await editors.GetDocumentEditorAsync(ownerDocument.Id, cancellationToken).ConfigureAwait(false);
             StackRewriter.Rewrite(editor, run, layout, loops);
-            if (run.Node.FirstAncestorOrSelf<TypeDeclarationSyntax>(t => t is ClassDeclarationSyntax) is { } owner)
+            // Once per model, however many of its methods run the stack.
+            if (run.Node.FirstAncestorOrSelf<TypeDeclarationSyntax>(t => t is ClassDeclarationSyntax) is { } owner && owners.Add(owner))
             {
                 StackRewriter.AssignLayerIndices(editor, owner, layout);
             }

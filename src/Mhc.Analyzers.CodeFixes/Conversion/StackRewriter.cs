@@ -31,7 +31,8 @@ internal static class StackRewriter
             return;
         }
 
-        var loop = run.Loop!;
+        var inner = run.Loop!;
+        var loop = run.Outer ?? inner;
         if (ExpandedAlready(loop, run.StreamVariable))
         {
             return;
@@ -58,16 +59,19 @@ internal static class StackRewriter
         }
 
         // Preprocessor directives inside the loop would be lost in a run: such a loop stays as written.
-        StatementSyntax stack = loop;
-        if (!loop.WithoutLeadingTrivia().ContainsDirectives && run.Run is { } form && RunStatement(run, form, loop.FirstAncestorOrSelf<MethodDeclarationSyntax>()) is { } statement)
+        StatementSyntax rewritten = inner;
+        if (!inner.WithoutLeadingTrivia().ContainsDirectives && run.Run is { } form && RunStatement(run, form, inner.FirstAncestorOrSelf<MethodDeclarationSyntax>()) is { } statement)
         {
-            stack = WithCommentsOf(loop, statement, indentation, layout);
+            rewritten = WithCommentsOf(inner, statement, SyntaxLayout.Indentation(inner), layout);
         }
         else if (!run.OtherReads.IsEmpty)
         {
             // allHidden.Add(x) inside the loop sees one stream, as before the conversion.
-            stack = loop.ReplaceNodes(run.OtherReads, (read, _) => SyntaxFactory.ParseExpression($"HyperStreams.Reduce({read.Identifier.ValueText})").WithTriviaFrom(read));
+            rewritten = inner.ReplaceNodes(run.OtherReads, (read, _) => SyntaxFactory.ParseExpression($"HyperStreams.Reduce({read.Identifier.ValueText})").WithTriviaFrom(read));
         }
+
+        // The loop repeated by a loop around it stays inside it; Expand and Reduce go around the outer one.
+        StatementSyntax stack = rewritten == inner ? loop : loop == inner ? rewritten : loop.ReplaceNode(inner, rewritten);
 
         var leading = loop.GetLeadingTrivia();
         if (leading.Any(t => t.IsDirective))
@@ -76,6 +80,14 @@ internal static class StackRewriter
             // inside the #if with the loop and the Reduce after it.
             expand = expand.WithLeadingTrivia(leading);
             stack = stack.WithLeadingTrivia(stack.GetLeadingTrivia().Skip(leading.Count - indentation.Count));
+        }
+        else if (!continuesFrom && leading.TakeWhile(t => t.IsKind(SyntaxKind.WhitespaceTrivia) || t.IsKind(SyntaxKind.EndOfLineTrivia)).Count(t => t.IsKind(SyntaxKind.EndOfLineTrivia)) > 0)
+        {
+            // The blank lines that set the loop apart go above Expand, which belongs to the stack.
+            var lines = leading.TakeWhile(t => t.IsKind(SyntaxKind.WhitespaceTrivia) || t.IsKind(SyntaxKind.EndOfLineTrivia)).ToList();
+            var cut = lines.FindLastIndex(t => t.IsKind(SyntaxKind.EndOfLineTrivia)) + 1;
+            expand = expand.WithLeadingTrivia(leading.Take(cut).Concat(indentation));
+            stack = stack.WithLeadingTrivia(stack.GetLeadingTrivia().Skip(cut));
         }
 
         if (loop.Parent is BlockSyntax or SwitchSectionSyntax)
@@ -102,13 +114,13 @@ internal static class StackRewriter
         // own. Its braces line up with the line the enclosing statement starts on (`else if (...)` too), the
         // statements one level in, also where the loop shared that line (`else foreach (...) ...`).
         var outer = SyntaxLayout.LineIndentation(loop.Parent!);
-        var inner = SyntaxFactory.Whitespace(outer + layout.Unit);
+        var innerIndentation = SyntaxFactory.Whitespace(outer + layout.Unit);
         SyntaxTriviaList Reindented(SyntaxTriviaList trivia)
         {
-            var list = trivia.Select(t => t.IsKind(SyntaxKind.WhitespaceTrivia) ? inner : t).ToList();
+            var list = trivia.Select(t => t.IsKind(SyntaxKind.WhitespaceTrivia) ? innerIndentation : t).ToList();
             if (list.Count == 0 || !list[list.Count - 1].IsKind(SyntaxKind.WhitespaceTrivia))
             {
-                list.Add(inner);
+                list.Add(innerIndentation);
             }
 
             return SyntaxFactory.TriviaList(list);

@@ -73,7 +73,8 @@ internal sealed class SyntaxLayout
         var last = -1;
         for (var i = 0; i < leading.Count; i++)
         {
-            if (leading[i].IsKind(SyntaxKind.EndOfLineTrivia))
+            // A directive (#region) is a whole line; its newline is inside it.
+            if (leading[i].IsKind(SyntaxKind.EndOfLineTrivia) || leading[i].IsDirective)
             {
                 last = i;
             }
@@ -82,16 +83,16 @@ internal sealed class SyntaxLayout
         return leading.Take(last + 1);
     }
 
-    /// <summary>The lines of a statement's leading trivia that hold a comment, each with its indentation and newline.</summary>
+    /// <summary>The lines of a statement's leading trivia that hold a comment or a directive, each with its indentation and newline.</summary>
     public static IEnumerable<SyntaxTrivia> CommentLines(SyntaxNode statement)
     {
         var line = new List<SyntaxTrivia>();
         foreach (var trivia in LeadingLines(statement))
         {
             line.Add(trivia);
-            if (trivia.IsKind(SyntaxKind.EndOfLineTrivia))
+            if (trivia.IsKind(SyntaxKind.EndOfLineTrivia) || trivia.IsDirective)
             {
-                if (line.Any(IsComment))
+                if (line.Any(t => IsComment(t) || t.IsDirective))
                 {
                     foreach (var kept in line)
                     {
@@ -117,7 +118,7 @@ internal sealed class SyntaxLayout
         foreach (var t in trivia)
         {
             line.Add(t);
-            if (!t.IsKind(SyntaxKind.EndOfLineTrivia))
+            if (!t.IsKind(SyntaxKind.EndOfLineTrivia) && !t.IsDirective)
             {
                 continue;
             }

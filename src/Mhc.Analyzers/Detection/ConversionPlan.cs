@@ -81,7 +81,7 @@ internal sealed class ConversionPlan
         finder.Find(modules);
 
         var stacks = finder.Runs.SelectMany(r => r.Calls.Select(c => (Run: r, Call: c)))
-            .Select(rc => (rc.Run, Block: BlockOfCall(rc.Run, rc.Call, compilation, symbols, convertible, ct) ?? rc.Run.Block))
+            .Select(rc => (rc.Run, Block: (BlockOfCall(rc.Run, rc.Call, compilation, symbols, convertible, ct) ?? rc.Run.Block).OriginalDefinition))
             .Distinct()
             .ToLookup(p => p.Block, p => p.Run, (IEqualityComparer<INamedTypeSymbol>)SymbolEqualityComparer.Default);
         var problems = new Dictionary<INamedTypeSymbol, Problem>(SymbolEqualityComparer.Default);
@@ -117,7 +117,7 @@ internal sealed class ConversionPlan
         }
 
         var type = compilation.GetSemanticModel(call.SyntaxTree).GetTypeInfo(receiver, ct).Type as INamedTypeSymbol;
-        return type is not null && blocks.ContainsKey(type) ? type : run.Block;
+        return type is not null && blocks.ContainsKey(type.OriginalDefinition) ? type : run.Block;
     }
 
     private static string Where(SyntaxNode node)

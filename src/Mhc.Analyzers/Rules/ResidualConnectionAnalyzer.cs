@@ -45,8 +45,8 @@ public sealed class ResidualConnectionAnalyzer : DiagnosticAnalyzer
     private static void AnalyzeClass(SyntaxNodeAnalysisContext context, TorchSymbols symbols, Lazy<ConversionPlan> plan)
     {
         var declaration = (ClassDeclarationSyntax)context.Node;
-        if (declaration.BaseList is null
-            || context.SemanticModel.GetDeclaredSymbol(declaration, context.CancellationToken) is not { } type
+        // Every declaration of a partial class: the one holding forward may name no base class.
+        if (context.SemanticModel.GetDeclaredSymbol(declaration, context.CancellationToken) is not { } type
             || !symbols.IsModule(type)
             || symbols.IsHyperConnected(type)
             || plan.Value.Block(type) is not { } analysis

@@ -19,8 +19,8 @@ internal static class ModuleCalls
             : null;
 
     /// <summary>The module type when the invocation runs a TorchSharp module; null for anything else.</summary>
-    public static INamedTypeSymbol? ModuleType(InvocationExpressionSyntax invocation, SemanticModel model, TorchSymbols symbols, System.Threading.CancellationToken ct)
-        => Receiver(invocation) is { } receiver && model.GetTypeInfo(receiver, ct).Type is INamedTypeSymbol type && symbols.IsModule(type)
+    public static ITypeSymbol? ModuleType(InvocationExpressionSyntax invocation, SemanticModel model, TorchSymbols symbols, System.Threading.CancellationToken ct)
+        => Receiver(invocation) is { } receiver && model.GetTypeInfo(receiver, ct).Type is { } type && symbols.IsModule(type)
             ? type
             : null;
 

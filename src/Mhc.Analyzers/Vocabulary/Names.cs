@@ -34,5 +34,27 @@ internal static class Names
            && (Contains(name, "shortcut") || Contains(name, "downsample") || Contains(name, "skip")
                || Contains(name, "residual") || Contains(name, "identity") || Contains(name, "project"));
 
+    /// <summary>TorchSharp functions and tensor methods whose output has the width of their input (norms, activations, dropout).</summary>
+    public static bool KeepsWidth(string method) => method is "layer_norm" or "rms_norm" or "group_norm" or "normalize"
+        or "dropout" or "dropout1d" or "alpha_dropout" or "gelu" or "relu" or "relu6" or "silu" or "mish" or "elu" or "selu"
+        or "leaky_relu" or "sigmoid" or "tanh" or "hardswish" or "softplus" or "contiguous" or "to" or "to_type" or "type_as";
+
+    /// <summary><c>SelfAttention</c> as <c>self_attention</c>: a method named like a module field.</summary>
+    public static string SnakeCase(string name)
+    {
+        var text = new System.Text.StringBuilder();
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0 && name[i - 1] != '_')
+            {
+                text.Append('_');
+            }
+
+            text.Append(char.ToLowerInvariant(name[i]));
+        }
+
+        return text.ToString();
+    }
+
     private static bool Contains(string? text, string part) => text is not null && text.IndexOf(part, StringComparison.OrdinalIgnoreCase) >= 0;
 }

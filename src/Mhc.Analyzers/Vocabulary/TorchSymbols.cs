@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 
 namespace Mhc.Analyzers.Vocabulary;
@@ -49,6 +50,12 @@ internal sealed class TorchSymbols
 
     public bool IsModule(ITypeSymbol? type)
     {
+        // A type parameter constrained to a module (MetaFormerBlock<TMixer> where TMixer : Module<Tensor, Tensor>).
+        if (type is ITypeParameterSymbol parameter)
+        {
+            return parameter.ConstraintTypes.Any(IsModule);
+        }
+
         for (var t = type; t is not null; t = t.BaseType)
         {
             if (SymbolEqualityComparer.Default.Equals(t, Module))

@@ -172,6 +172,8 @@ internal sealed class BlockAnalysis
                 $"post-norm: '{site.Sum.Derived!.Member?.Name ?? "a norm"}' normalizes the previous residual sum, and this sum adds to the normalized tensor; a norm of n streams is not what the model computed"),
             SumKind.InnerIdentity => Reasons.InnerIdentity.With(
                 $"the identity path is '{site.Sum.Derived!.Call.Syntax}', a module's output on the block's input, not the input itself"),
+            SumKind.PostNormInputs => Reasons.PostNorm.With(
+                $"post-norm: '{site.Node}' is normalized as it is summed, a residual connection whose branch comes from another module; a norm of n streams is not what the model computed"),
             SumKind.Unresolved => Reasons.StreamEscapes.With(
                 $"the residual adds to '{site.Sum.Operands[site.Sum.IdentityIndex].Operand.Syntax}', which is no longer the block's residual stream here"
                 + (LastChange(site) is { } change ? $": line {SyntaxQueries.Line(change)} changes it outside a residual connection ('{change.ToString().Trim()}')" : "")),
@@ -230,7 +232,7 @@ internal sealed class BlockAnalysis
         private bool IsAliasOf(StatementSyntax statement, StreamState state)
             => statement.Parent is BlockSyntax
                && SyntaxQueries.SingleAssignment(statement) is { } assignment
-               && _readsBySyntax[SyntaxQueries.Innermost(assignment.Value)].Any(r => r.State == state)
+               && _readsBySyntax[SyntaxQueries.AliasedValue(assignment.Value)].Any(r => r.State == state)
                && (assignment.Declares
                    || (statement is ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax a } && _model.GetSymbolInfo(a.Left, _ct).Symbol is ILocalSymbol));
 
@@ -289,12 +291,14 @@ internal sealed class BlockAnalysis
         {
             var modules = operand.DescendantNodesAndSelf().OfType<InvocationExpressionSyntax>()
                 .Select(i => (Invocation: i, Type: ModuleCalls.ModuleType(i, _model, _symbols, _ct)))
-                .Where(m => m.Type is not null)
+                .Where(m => m.Type is not null || Helper(m.Invocation) is not null)
                 .ToList();
-            var main = modules.FirstOrDefault(m => !Names.IsWrapper(_model.GetSymbolInfo(ModuleCalls.Receiver(m.Invocation)!, _ct).Symbol, m.Type));
+            var main = modules.FirstOrDefault(m => m.Type is null
+                || !Names.IsWrapper(_model.GetSymbolInfo(ModuleCalls.Receiver(m.Invocation)!, _ct).Symbol, m.Type));
             if (main.Invocation is not null)
             {
-                return ReceiverName(main.Invocation);
+                // A helper method of the block (SelfAttention(ln_1(x))) names the branch as a module would.
+                return main.Type is null ? Names.SnakeCase(Helper(main.Invocation)!.Name) : ReceiverName(main.Invocation);
             }
 
             if (depth > 0)
@@ -316,8 +320,16 @@ internal sealed class BlockAnalysis
                 }
             }
 
-            return modules.Count > 0 ? ReceiverName(modules[0].Invocation) : null;
+            return modules.Count > 0 ? (modules[0].Type is null ? Names.SnakeCase(Helper(modules[0].Invocation)!.Name) : ReceiverName(modules[0].Invocation)) : null;
         }
+
+        /// <summary>The block's own instance method an invocation calls, if it is one.</summary>
+        private IMethodSymbol? Helper(InvocationExpressionSyntax invocation)
+            => _model.GetSymbolInfo(invocation, _ct).Symbol is IMethodSymbol { IsStatic: false, DeclaringSyntaxReferences.Length: > 0 } method
+               && SymbolEqualityComparer.Default.Equals(method.ContainingType, _block.Type)
+               && method.Name != "forward"
+                ? method
+                : null;
 
         /// <summary>The value a statement gives <paramref name="symbol"/>: an assignment's right side or a declaration's initializer.</summary>
         private ExpressionSyntax? Written(StatementSyntax statement, ISymbol symbol)
@@ -381,18 +393,105 @@ internal sealed class BlockAnalysis
                 }
             }
 
-            if (!ModuleMembers.RootConstructors(_block.Declaration).Any())
+            if (!ModuleMembers.RootConstructors(_block.Type, _ct).Any())
             {
-                return Reasons.Declaration.With($"'{_block.Type.Name}' has no constructor with a body, where its connections would be created");
+                var primary = _block.Type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(_ct)).OfType<ClassDeclarationSyntax>().Any(d => d.ParameterList is not null);
+                return Reasons.Declaration.With(primary
+                    ? $"'{_block.Type.Name}' is built by its primary constructor, which has no body where its connections would be created; give the class a constructor with a body instead"
+                    : $"'{_block.Type.Name}' has no constructor with a body, where its connections would be created");
             }
 
             return null;
         }
 
+        /// <summary>
+        /// The modules whose input width is the stream's, in order: those a branch applies to the stream directly; then
+        /// those applied to it through width-keeping functions (<c>mlp(functional.layer_norm(x, ...))</c>); then the first
+        /// a helper method of the block applies to the stream it is given (<c>x + AttentionBranch(x)</c>).
+        /// </summary>
+        private IEnumerable<ISymbol> WidthCandidates(ResidualSite site)
+        {
+            foreach (var module in site.FirstModules.Where(m => m.Member is not null))
+            {
+                yield return module.Member!;
+            }
+
+            var nodes = site.Moved.Cast<SyntaxNode>().Concat(site.BranchOperands).ToList();
+            foreach (var invocation in nodes.SelectMany(n => n.DescendantNodesAndSelf().OfType<InvocationExpressionSyntax>()).OrderBy(i => i.Span.End))
+            {
+                if (invocation.ArgumentList.Arguments.Count == 0 || !ReadsState(WidthKeeping(invocation.ArgumentList.Arguments[0].Expression), site.Consumed))
+                {
+                    continue;
+                }
+
+                if (ModuleCalls.ModuleType(invocation, _model, _symbols, _ct) is not null)
+                {
+                    if (_model.GetSymbolInfo(ModuleCalls.Receiver(invocation)!, _ct).Symbol is { Kind: SymbolKind.Field or SymbolKind.Property } member)
+                    {
+                        yield return member;
+                    }
+                }
+                else if (_model.GetSymbolInfo(invocation, _ct).Symbol is IMethodSymbol { IsStatic: false, DeclaringSyntaxReferences: [var reference] } helper
+                    && SymbolEqualityComparer.Default.Equals(helper.ContainingType, _block.Type)
+                    && helper.Parameters.Length > 0
+                    && reference.GetSyntax(_ct) is MethodDeclarationSyntax method
+                    && FirstModuleOn(method, helper.Parameters[0]) is { } inner)
+                {
+                    yield return inner;
+                }
+            }
+        }
+
+        /// <summary>The member whose module a method applies first to one of its parameters (through width-keeping functions).</summary>
+        private ISymbol? FirstModuleOn(MethodDeclarationSyntax method, IParameterSymbol parameter)
+        {
+            var model = method.SyntaxTree == _model.SyntaxTree ? _model : _model.Compilation.GetSemanticModel(method.SyntaxTree);
+            var body = (SyntaxNode?)method.Body ?? method.ExpressionBody;
+            foreach (var invocation in body?.DescendantNodes().OfType<InvocationExpressionSyntax>().OrderBy(i => i.Span.End) ?? Enumerable.Empty<InvocationExpressionSyntax>())
+            {
+                if (ModuleCalls.ModuleType(invocation, model, _symbols, _ct) is not null
+                    && invocation.ArgumentList.Arguments.Count > 0
+                    && WidthKeeping(invocation.ArgumentList.Arguments[0].Expression) is IdentifierNameSyntax argument
+                    && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(argument, _ct).Symbol, parameter)
+                    && model.GetSymbolInfo(ModuleCalls.Receiver(invocation)!, _ct).Symbol is { Kind: SymbolKind.Field or SymbolKind.Property } member)
+                {
+                    return member;
+                }
+            }
+
+            return null;
+        }
+
+        /// <summary>The tensor a width-keeping function is applied to (<c>functional.layer_norm(x, ...)</c>, <c>gelu(x)</c>, <c>x.contiguous()</c>), else the expression.</summary>
+        private ExpressionSyntax WidthKeeping(ExpressionSyntax expression)
+        {
+            var inner = SyntaxQueries.Innermost(expression);
+            while (inner is InvocationExpressionSyntax call
+                   && _model.GetSymbolInfo(call, _ct).Symbol is IMethodSymbol method
+                   && method.ContainingNamespace?.ToDisplayString().StartsWith("TorchSharp", System.StringComparison.Ordinal) == true
+                   && Names.KeepsWidth(method.Name))
+            {
+                if (method.IsStatic && call.ArgumentList.Arguments.Count > 0)
+                {
+                    inner = SyntaxQueries.Innermost(call.ArgumentList.Arguments[0].Expression);
+                }
+                else if (!method.IsStatic && call.Expression is MemberAccessExpressionSyntax access)
+                {
+                    inner = SyntaxQueries.Innermost(access.Expression);
+                }
+                else
+                {
+                    break;
+                }
+            }
+
+            return inner;
+        }
+
         /// <summary>The width each constructor builds the connections with: from the first module a branch applies to the stream.</summary>
         private Problem? Width()
         {
-            var constructors = ModuleMembers.RootConstructors(_block.Declaration).ToList();
+            var constructors = ModuleMembers.RootConstructors(_block.Type, _ct).ToList();
             var overridden = _channelsOption?.Invoke(_block.Type.Name);
             var initializations = new List<Initialization>();
             foreach (var constructor in constructors)
@@ -407,9 +506,9 @@ internal sealed class BlockAnalysis
 
                 if (width is null)
                 {
-                    foreach (var module in _block.Sites.SelectMany(s => s.FirstModules))
+                    foreach (var member in _block.Sites.SelectMany(WidthCandidates))
                     {
-                        if (module.Member is not null && _widths.InputWidth(module.Member, constructor, anchor) is { } found)
+                        if (_widths.InputWidth(member, constructor, anchor) is { } found)
                         {
                             width = found;
                             break;

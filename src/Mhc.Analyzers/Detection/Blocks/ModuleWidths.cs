@@ -43,6 +43,7 @@ internal sealed class ModuleWidths
     }.ToImmutableDictionary();
 
     private readonly ClassDeclarationSyntax _class;
+    private readonly System.Collections.Generic.List<ConstructorDeclarationSyntax> _constructors;
     private readonly SemanticModel _model;
     private readonly TorchSymbols _symbols;
     private readonly CancellationToken _ct;
@@ -50,6 +51,9 @@ internal sealed class ModuleWidths
     public ModuleWidths(ClassDeclarationSyntax @class, SemanticModel model, TorchSymbols symbols, CancellationToken ct)
     {
         _class = @class;
+        _constructors = model.GetDeclaredSymbol(@class, ct) is { } type
+            ? ModuleMembers.Constructors(type, ct).ToList()
+            : @class.Members.OfType<ConstructorDeclarationSyntax>().ToList();
         _model = model;
         _symbols = symbols;
         _ct = ct;
@@ -97,9 +101,10 @@ internal sealed class ModuleWidths
     /// <summary>The expression that builds a member, in any constructor of this class or its initializer.</summary>
     private ExpressionSyntax? FindInClass(ISymbol member)
     {
-        foreach (var constructor in _class.Members.OfType<ConstructorDeclarationSyntax>())
+        // In any declaration of the class: a partial class may build its modules in another file.
+        foreach (var constructor in _constructors)
         {
-            if (Assigned(member, constructor, _model) is { } found)
+            if (Assigned(member, constructor, ModelOf(constructor)) is { } found)
             {
                 return found;
             }
@@ -133,13 +138,13 @@ internal sealed class ModuleWidths
     /// </summary>
     public string? InputWidth(ISymbol member, ConstructorDeclarationSyntax constructor, StatementSyntax? anchor)
     {
-        var scope = new Scope(_model, ImmutableDictionary<IParameterSymbol, string>.Empty.WithComparers(SymbolEqualityComparer.Default), constructor, IsRoot: true);
+        var scope = new Scope(ModelOf(constructor), ImmutableDictionary<IParameterSymbol, string>.Empty.WithComparers(SymbolEqualityComparer.Default), constructor, IsRoot: true);
         var position = Position(constructor, anchor);
         foreach (var inline in new[] { false, true })
         {
             var found = Construction(member, _class, scope);
             var text = found is null ? null : Width(found.Value.Creation, found.Value.Scope with { InlineLocals = inline }, MaxDepth);
-            if (text is not null && IsValidWidth(text, position))
+            if (text is not null && IsValidWidth(text, ModelOf(constructor), position))
             {
                 return text;
             }
@@ -150,14 +155,19 @@ internal sealed class ModuleWidths
 
     /// <summary>True when <paramref name="text"/> is an integer expression valid just before <paramref name="anchor"/> (or at the end of the constructor).</summary>
     public bool IsValidWidth(string text, ConstructorDeclarationSyntax constructor, StatementSyntax? anchor)
-        => IsValidWidth(text, Position(constructor, anchor));
+        => IsValidWidth(text, ModelOf(constructor), Position(constructor, anchor));
 
-    /// <summary>Where the call goes: before the anchor, or after the body's last statement (inside the body, where its locals are in scope).</summary>
+    /// <summary>
+    /// Where the call goes: before the anchor, or after the body's last statement (inside the body, where its locals
+    /// are in scope); for an expression body, where its expression is.
+    /// </summary>
     private static int Position(ConstructorDeclarationSyntax constructor, StatementSyntax? anchor)
         => anchor?.SpanStart
-           ?? (constructor.Body!.Statements.Count > 0 ? constructor.Body.Statements.Last().Span.End : constructor.Body.OpenBraceToken.Span.End);
+           ?? (constructor.Body is null ? constructor.ExpressionBody!.Expression.SpanStart
+               : constructor.Body.Statements.Count > 0 ? constructor.Body.Statements.Last().Span.End
+               : constructor.Body.OpenBraceToken.Span.End);
 
-    private bool IsValidWidth(string text, int position)
+    private bool IsValidWidth(string text, SemanticModel model, int position)
     {
         var expression = SyntaxFactory.ParseExpression(text);
         if (expression.ContainsDiagnostics)
@@ -165,7 +175,7 @@ internal sealed class ModuleWidths
             return false;
         }
 
-        var type = _model.GetSpeculativeTypeInfo(position, expression, SpeculativeBindingOption.BindAsExpression).Type;
+        var type = model.GetSpeculativeTypeInfo(position, expression, SpeculativeBindingOption.BindAsExpression).Type;
         return type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Int16
             or SpecialType.System_UInt32 or SpecialType.System_UInt16 or SpecialType.System_Byte or SpecialType.System_SByte;
     }

@@ -214,9 +214,11 @@ internal sealed class StreamUses
             {
                 case IConversionOperation or IParenthesizedOperation:
                     continue;
-                case IInvocationOperation { TargetMethod.Name: "MoveToOuterDisposeScope" or "DetachFromDisposeScope" } own when own.Instance == current:
+                case IInvocationOperation { TargetMethod.Name: "MoveToOuterDisposeScope" or "DetachFromDisposeScope" or "alias" } own when own.Instance == current:
                     continue;
+                case IArgumentOperation { Parent: IInvocationOperation { TargetMethod.Name: "MoveToOuter", Arguments.Length: 1 } }:
                 case IInvocationOperation { TargetMethod.Name: "MoveToOuter", Arguments.Length: 1 }:
+                    // scope.MoveToOuter(x): the same tensor, owned by the caller's scope.
                     continue;
                 case IArgumentOperation argument when argument.Parent is IObjectCreationOperation:
                     exit = new StreamExit(StreamExitKind.Member, argument.Parameter?.Name, -1);
@@ -228,7 +230,8 @@ internal sealed class StreamUses
                     exit = new StreamExit(StreamExitKind.Member, ((IMemberReferenceOperation)init.Target).Member.Name, -1);
                     continue;
                 case ITupleOperation tuple:
-                    exit = new StreamExit(StreamExitKind.TupleElement, null, tuple.Elements.IndexOf(current));
+                    var index = tuple.Elements.IndexOf(current);
+                    exit = new StreamExit(StreamExitKind.TupleElement, TupleElementName(index), index);
                     continue;
                 case IReturnOperation @return:
                     return (@return, exit);
@@ -241,6 +244,14 @@ internal sealed class StreamUses
 
         return null;
     }
+
+    /// <summary>The name <c>forward</c>'s return type gives a tuple element (<c>Hidden</c> of <c>(Tensor Hidden, Tensor? Cache)</c>), if any.</summary>
+    private string? TupleElementName(int index)
+        => _block.Model.GetDeclaredSymbol(_block.Forward, _ct)?.ReturnType is INamedTypeSymbol { IsTupleType: true } tuple
+           && index >= 0 && index < tuple.TupleElements.Length
+           && !tuple.TupleElements[index].IsImplicitlyDeclared
+            ? tuple.TupleElements[index].Name
+            : null;
 
     /// <summary>A local holding the output record: it leaves the block if every use of it is a return.</summary>
     private (IReturnOperation Return, StreamExit Exit)? ReturnedLocal(ILocalSymbol local, StreamExit exit)
@@ -308,7 +319,7 @@ internal sealed class StreamUses
                 continue;
             }
 
-            var read = _readsBySyntax[SyntaxQueries.Innermost(assignment.Value)].FirstOrDefault(r => r.State.Origin == stream);
+            var read = _readsBySyntax[SyntaxQueries.AliasedValue(assignment.Value)].FirstOrDefault(r => r.State.Origin == stream);
             if (read.Reference is null)
             {
                 continue;

@@ -44,6 +44,12 @@ internal enum SumKind
     ProjectionShortcut,
 
     /// <summary>
+    /// <c>norm(hidden + input)</c> with both from the block's inputs: a post-norm residual connection whose branch was
+    /// computed by another module (BERT's output layers).
+    /// </summary>
+    PostNormInputs,
+
+    /// <summary>
     /// <c>x + f(x)</c> on a variable that no longer holds a stream state (changed on the way: <c>x = x.masked_fill(...)</c>),
     /// so it looks like a residual connection but its identity path is not the block's stream.
     /// </summary>

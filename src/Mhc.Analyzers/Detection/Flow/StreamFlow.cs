@@ -321,6 +321,23 @@ internal sealed class StreamFlow
                         return FlowValue.Combine(values);
                     }
 
+                    // var (x, padding) = input;  with input a tuple parameter: each tensor element is an input of its own.
+                    if (ModuleCalls.Unwrap(deconstruction.Value) is IParameterReferenceOperation { Parameter: { Type: INamedTypeSymbol { IsTupleType: true } tupleType } parameter }
+                        && Targets(deconstruction.Target) is { } elements && elements.Length == tupleType.TupleElements.Length)
+                    {
+                        for (var i = 0; i < elements.Length; i++)
+                        {
+                            var field = tupleType.TupleElements[i];
+                            if (_symbols.IsTensor(field.Type))
+                            {
+                                var key = new MemberKey(parameter, field);
+                                Assign(elements[i], _state.TryGetValue(key, out var known) ? known : FlowValue.Of(EntryState(Origin(key, parameter, field))));
+                            }
+                        }
+
+                        return FlowValue.None;
+                    }
+
                     var value = Eval(deconstruction.Value);
                     AssignAll(deconstruction.Target, value.Computed());
                     return value.Computed();
@@ -603,8 +620,8 @@ internal sealed class StreamFlow
                         return result;
                     }
 
-                case "MoveToOuterDisposeScope" or "DetachFromDisposeScope" when arguments.Count == 0:
-                    // Ownership only: the same tensor.
+                case "MoveToOuterDisposeScope" or "DetachFromDisposeScope" or "alias" when arguments.Count == 0:
+                    // Ownership only (or a new handle on the same storage): the same tensor.
                     return receiver;
             }
         }
@@ -712,7 +729,40 @@ internal sealed class StreamFlow
             }
         }
 
-        LooksResidual(fact);
+        if (!LooksResidual(fact))
+        {
+            NormOfInputs(fact);
+        }
+    }
+
+    /// <summary>
+    /// <c>LayerNorm.forward(dropout(dense(hidden_states)) + input_tensor)</c>: one input of the block added to a value
+    /// computed from its other inputs only, and normalized: a post-norm residual whose branch ran in another module.
+    /// </summary>
+    private void NormOfInputs(SumFact fact)
+    {
+        var identity = fact.Operands.Select((o, i) => (o.Value.Identity, Index: i)).FirstOrDefault(p => p.Identity is not null);
+        if (identity.Identity is not { } state
+            || fact.Operands.Length < 2
+            || !fact.Operands.Where((_, i) => i != identity.Index).All(o => o.Value.States.Length > 0 && o.Value.States.All(s => s.Origin != state.Origin)))
+        {
+            return;
+        }
+
+        var context = fact.Operation.Parent;
+        while (context is IConversionOperation or IParenthesizedOperation)
+        {
+            context = context.Parent;
+        }
+
+        if (context is IArgumentOperation { Parent: IInvocationOperation norm }
+            && ModuleCalls.IsModuleRun(norm, _symbols)
+            && Names.IsNorm(ModuleCalls.ReceiverMember(norm), norm.Instance!.Type))
+        {
+            fact.Kind = SumKind.PostNormInputs;
+            fact.IdentityIndex = identity.Index;
+            fact.Consumed = state;
+        }
     }
 
     /// <summary>

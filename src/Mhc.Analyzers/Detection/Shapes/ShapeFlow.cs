@@ -297,7 +297,10 @@ internal sealed class ShapeFlow
 
         if (_symbols.IsHyperConnected(module))
         {
-            return BlockInput(module, input, arguments[0].Expression, invocation);
+            // A block that takes its stream inside a tuple or an input record: the record's shape says nothing.
+            var tensorInput = _symbols.IsTensor(model.GetTypeInfo(arguments[0].Expression, _ct).Type);
+            var output = BlockInput(module, tensorInput ? input : Shape.Unknown, arguments[0].Expression, invocation);
+            return _symbols.IsTensor(model.GetTypeInfo(invocation, _ct).Type) ? output : Shape.Unknown;
         }
 
         if (input.Kind == ShapeKind.Streams && _symbols.IsSequential(module))

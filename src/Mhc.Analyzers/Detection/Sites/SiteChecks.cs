@@ -79,6 +79,17 @@ internal static class SiteChecks
         return null;
     }
 
+    /// <summary>
+    /// Directives a statement would carry into the lambda. The first statement's leading lines stay outside, above
+    /// the connection, so a <c>#region</c> there keeps its place; any other directive would move (or unbalance) with it.
+    /// </summary>
+    private static System.Collections.Generic.IEnumerable<SyntaxTrivia> Directives(StatementSyntax statement, bool first)
+    {
+        var leading = statement.GetLeadingTrivia().Where(t => t.IsDirective);
+        var inside = statement.DescendantTrivia().Where(t => t.IsDirective && !statement.GetLeadingTrivia().Contains(t));
+        return inside.Concat(first ? leading.Where(t => !t.IsKind(SyntaxKind.RegionDirectiveTrivia) && !t.IsKind(SyntaxKind.EndRegionDirectiveTrivia)) : leading);
+    }
+
     /// <summary>The branch's statements must be movable into a lambda as they are.</summary>
     private static Problem? Layout(ResidualSite site)
     {
@@ -87,7 +98,7 @@ internal static class SiteChecks
             var why = SyntaxQueries.EscapingControlFlow(statement) is { } escape ? $"'{escape.ToString().Trim()}' leaves the branch"
                 : statement is LocalDeclarationStatementSyntax { UsingKeyword.RawKind: not 0 } ? "a using declaration would end with the branch"
                 : statement is LocalFunctionStatementSyntax ? "a local function is declared among its statements"
-                : statement.GetLeadingTrivia().Concat(statement.DescendantTrivia()).Any(t => t.IsDirective) ? "a preprocessor directive sits among its statements"
+                : Directives(statement, first: statement == site.Moved[0]).Any() ? "a preprocessor directive sits among its statements"
                 : null;
             if (why is not null)
             {

@@ -29,6 +29,7 @@ internal sealed class SitePlan
     private readonly Dictionary<SyntaxNode, string> _renames = new();
     private readonly Dictionary<StatementSyntax, StatementRewrite> _rewritten = new();
     private readonly List<HoistedLocal> _hoisted = new();
+    private bool _parameterTaken;
     private ImmutableArray<SyntaxNode> _branchNodes;
 
     public SitePlan(ResidualSite site, BlockAnalysis block, ILookup<SyntaxNode, StateRead> readsBySyntax, StreamUses uses, CancellationToken ct)
@@ -59,6 +60,17 @@ internal sealed class SitePlan
         if (target is not null)
         {
             PlanTarget(target);
+        }
+
+        // The stream's own variable written by the branch (return x + residual, after x = ffn(x)): inside the lambda
+        // it becomes the parameter (or a local), so the call leaves it as it was, unless later code reads what the
+        // branch wrote there.
+        foreach (var written in StreamVariablesWritten(target))
+        {
+            if (site.Problem is null)
+            {
+                PlanTarget(written, isTarget: false);
+            }
         }
 
         if (site.Problem is null)
@@ -129,7 +141,7 @@ internal sealed class SitePlan
     /// The target written inside the branch (<c>h = norm(h); h = attn(h); h = residual + h;</c>): inside the lambda it
     /// becomes the parameter when the stream is not read after its first write, else a local of the lambda.
     /// </summary>
-    private void PlanTarget(ISymbol target)
+    private void PlanTarget(ISymbol target, bool isTarget = true)
     {
         var site = _site;
         var references = References(target, _branchNodes).ToList();
@@ -148,7 +160,8 @@ internal sealed class SitePlan
         var streamReadsAfter = _branchNodes.SelectMany(n => n.DescendantNodesAndSelf())
             .Any(n => n.SpanStart >= firstWriteEnd && _readsBySyntax[n].Any(r => r.State == site.Consumed));
         var otherReadsBefore = references.Any(r => r.SpanStart < firstWriteStart && !_readsBySyntax[r].Any(x => x.State == site.Consumed));
-        var merge = !streamReadsAfter && !otherReadsBefore;
+        var merge = !streamReadsAfter && !otherReadsBefore && !_parameterTaken;
+        _parameterTaken |= merge;
         var name = merge ? _block.Parameter : FreshName(target.Name + "Branch");
 
         foreach (var reference in references.Where(r => r.SpanStart >= firstWriteStart))
@@ -156,7 +169,7 @@ internal sealed class SitePlan
             _renames[reference] = name;
         }
 
-        if (declaration is not null)
+        if (declaration is not null && isTarget)
         {
             if (declaration.Declaration.Variables.Count != 1)
             {
@@ -189,6 +202,38 @@ internal sealed class SitePlan
             else
             {
                 site.Problem = Reasons.BranchLayout.With($"the branch writes '{target.Name}' at line {SyntaxQueries.Line(first)} in a way that cannot become a local of the connection's lambda");
+            }
+        }
+    }
+
+    private IEnumerable<ISymbol> StreamVariablesWritten(ISymbol? target)
+    {
+        var site = _site;
+        var first = site.Moved.FirstOrDefault();
+        if (first is null || !_block.Facts.StatesBefore.TryGetValue(first, out var before))
+        {
+            yield break;
+        }
+
+        var origin = site.Consumed.Origin;
+        var holders = before.Where(p => p.Value == site.Consumed).Select(p => p.Key).OfType<ISymbol>().ToList();
+        if (site.Consumed.Version == 0 && origin.Member is null && !before.ContainsKey(origin.Parameter))
+        {
+            holders.Add(origin.Parameter);
+        }
+
+        var end = (site.Statement ?? site.Node).Span.End;
+        foreach (var holder in holders.Distinct<ISymbol>(SymbolEqualityComparer.Default))
+        {
+            if (SymbolEqualityComparer.Default.Equals(holder, target) || !References(holder, _branchNodes).Any(IsWrite))
+            {
+                continue;
+            }
+
+            var readLater = References(holder, new SyntaxNode[] { _block.Forward }).Any(r => r.SpanStart >= end);
+            if (!readLater)
+            {
+                yield return holder;
             }
         }
     }

@@ -33,6 +33,18 @@ internal static class SyntaxQueries
         return expression;
     }
 
+    /// <summary>The expression without parentheses and without <c>.alias()</c> (a new handle on the same tensor).</summary>
+    public static ExpressionSyntax AliasedValue(ExpressionSyntax expression)
+    {
+        var inner = Innermost(expression);
+        while (inner is InvocationExpressionSyntax { ArgumentList.Arguments.Count: 0, Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "alias" } access })
+        {
+            inner = Innermost(access.Expression);
+        }
+
+        return inner;
+    }
+
     /// <summary>
     /// The statement's one assignment or declaration of a single variable from an expression:
     /// <c>a = e;</c> or <c>var a = e;</c> (<c>T a = e;</c>). Null for anything else.

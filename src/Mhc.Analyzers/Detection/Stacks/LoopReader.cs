@@ -49,8 +49,8 @@ internal sealed class LoopReader
         HashSet<ISymbol>? carried = null;
         foreach (var (call, block) in _calls)
         {
-            var both = new HashSet<ISymbol>(Inputs(call, _blocks[block]), SymbolEqualityComparer.Default);
-            both.IntersectWith(Outputs(call, _blocks[block]));
+            var both = new HashSet<ISymbol>(Inputs(call, _blocks[block.OriginalDefinition]), SymbolEqualityComparer.Default);
+            both.IntersectWith(Outputs(call, _blocks[block.OriginalDefinition]));
             if (carried is null)
             {
                 carried = both;
@@ -77,6 +77,27 @@ internal sealed class LoopReader
             return run;
         }
 
+        var type = stream switch
+        {
+            ILocalSymbol local => local.Type,
+            IParameterSymbol parameter => parameter.Type,
+            _ => null,
+        };
+        var tensor = type is { Name: "Tensor", ContainingType.Name: "torch" };
+        var member = tensor ? null : TupleElement(type, _blocks[_calls[0].Block.OriginalDefinition]);
+        if (!tensor && member is null)
+        {
+            run.Problem = Reasons.Stack.With(
+                $"'{stream.Name}' carries the stream through the loop at line {line} inside a {type?.WithNullableAnnotation(NullableAnnotation.None).ToDisplayString() ?? "value"}, which cannot be widened as a whole; pass the tensor itself from block to block");
+            return run;
+        }
+
+        if (member is not null)
+        {
+            // var state = (x, padding); state = layer.forward(state);  widens state.x alone.
+            run.StreamVariable = stream.Name + "." + member;
+        }
+
         var body = LoopShapes.Body(_loop);
         var reads = new List<IdentifierNameSyntax>();
         foreach (var id in body.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>())
@@ -100,13 +121,60 @@ internal sealed class LoopReader
 
             if (!SyntaxQueries.Within(id, _streamInputs) && !IsHarmless(id))
             {
+                if (member is not null)
+                {
+                    run.Problem = Reasons.Stack.With(
+                        $"the loop reads '{stream.Name}' at line {SyntaxQueries.Line(id)} besides passing it to the block; with the stream in one of its elements, that read would see n streams");
+                    return run;
+                }
+
                 reads.Add(id);
             }
         }
 
         run.OtherReads = reads.ToImmutableArray();
-        run.Run = reads.Count == 0 && _calls.Count == 1 ? RunForm(_calls[0].Call, _calls[0].Block, stream.Name) : null;
+        run.Run = reads.Count == 0 && _calls.Count == 1 && member is null ? RunForm(_calls[0].Call, _calls[0].Block, stream.Name) : null;
+        run.Outer = OutermostRepeat(_loop);
         return run;
+    }
+
+    /// <summary>The loop, or the outermost loop around it whose body holds nothing else (see <see cref="StackRun.Outer"/>).</summary>
+    private static StatementSyntax OutermostRepeat(StatementSyntax loop)
+    {
+        var outer = loop;
+        while (true)
+        {
+            var parent = outer.Parent is BlockSyntax { Statements.Count: 1 } block ? block.Parent : outer.Parent;
+            if (parent is ForStatementSyntax or CommonForEachStatementSyntax or WhileStatementSyntax or DoStatementSyntax)
+            {
+                outer = (StatementSyntax)parent;
+                continue;
+            }
+
+            return outer;
+        }
+    }
+
+    /// <summary>
+    /// The element of a tuple variable that carries the stream, when the block takes a tuple and its stream is one of
+    /// the tuple's elements: the same position in the variable's own tuple type (its names may differ).
+    /// </summary>
+    private static string? TupleElement(ITypeSymbol? type, BlockAnalysis block)
+    {
+        if (type is not INamedTypeSymbol { IsTupleType: true } tuple
+            || block.Stream is not { Member: IFieldSymbol field } origin
+            || origin.Parameter.Type is not INamedTypeSymbol { IsTupleType: true } parameterType)
+        {
+            return null;
+        }
+
+        var index = parameterType.TupleElements.IndexOf(field.CorrespondingTupleField ?? field);
+        if (index < 0)
+        {
+            index = parameterType.TupleElements.Select(e => e.Name).ToList().IndexOf(field.Name);
+        }
+
+        return index >= 0 && index < tuple.TupleElements.Length ? tuple.TupleElements[index].Name : null;
     }
 
     /// <summary>Variables read where the block takes its stream: the argument itself, or the record it is built into.</summary>
@@ -154,9 +222,22 @@ internal sealed class LoopReader
     {
         var exit = block.Exit;
         SyntaxNode result = SyntaxQueries.Outermost(call);
-        while (result.Parent is CastExpressionSyntax or PostfixUnaryExpressionSyntax { RawKind: (int)SyntaxKind.SuppressNullableWarningExpression })
+        while (true)
         {
-            result = SyntaxQueries.Outermost(result.Parent);
+            // (Block)…, …!, ….MoveToOuterDisposeScope(): the same tensor.
+            if (result.Parent is CastExpressionSyntax or PostfixUnaryExpressionSyntax { RawKind: (int)SyntaxKind.SuppressNullableWarningExpression })
+            {
+                result = SyntaxQueries.Outermost(result.Parent);
+            }
+            else if (result.Parent is MemberAccessExpressionSyntax { Name.Identifier.ValueText: "MoveToOuterDisposeScope" or "DetachFromDisposeScope" or "alias" } owned
+                     && owned.Expression == result && owned.Parent is InvocationExpressionSyntax { ArgumentList.Arguments.Count: 0 } ownership)
+            {
+                result = SyntaxQueries.Outermost(ownership);
+            }
+            else
+            {
+                break;
+            }
         }
 
         if (result.Parent is MemberAccessExpressionSyntax access && access.Expression == result && MatchesExit(access.Name.Identifier.ValueText, exit))
@@ -223,7 +304,7 @@ internal sealed class LoopReader
     private static bool MatchesExit(string member, StreamExit exit) => exit.Kind switch
     {
         StreamExitKind.Member => Normalize(member) == Normalize(exit.Member ?? member),
-        StreamExitKind.TupleElement => member == "Item" + (exit.Index + 1) || exit.Index < 0,
+        StreamExitKind.TupleElement => member == "Item" + (exit.Index + 1) || exit.Index < 0 || (exit.Member is not null && member == exit.Member),
         _ => true,
     };
 

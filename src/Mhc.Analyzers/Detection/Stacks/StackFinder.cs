@@ -84,11 +84,23 @@ internal sealed class StackFinder
             }
 
             var loop = EnclosingLoop(invocation, body);
+            if (loop is null && invocation.Ancestors().TakeWhile(a => a != body).FirstOrDefault(a => a is AnonymousFunctionExpressionSyntax) is { } lambda)
+            {
+                // blocks.Aggregate(x, (h, b) => b.forward(h)): a stack the converter cannot see the stream of.
+                Runs.Add(new StackRun(owner, block, StackShape.Loop, lambda)
+                {
+                    Calls = ImmutableArray.Create(invocation),
+                    Problem = Reasons.Stack.With(
+                        $"'{block.Name}' runs inside a lambda at line {SyntaxQueries.Line(invocation)} (a LINQ Aggregate, a callback), where Expand and Reduce have no place; run the blocks in a loop"),
+                });
+                continue;
+            }
+
             if (loop is null)
             {
-                if (!OutsideCalls.TryGetValue(block, out var calls))
+                if (!OutsideCalls.TryGetValue(block.OriginalDefinition, out var calls))
                 {
-                    OutsideCalls[block] = calls = new List<InvocationExpressionSyntax>();
+                    OutsideCalls[block.OriginalDefinition] = calls = new List<InvocationExpressionSyntax>();
                 }
 
                 calls.Add(invocation);
@@ -112,7 +124,8 @@ internal sealed class StackFinder
     /// <summary>The block class a call runs: the receiver's own type, or what the list it comes from holds.</summary>
     private INamedTypeSymbol? BlockOf(INamedTypeSymbol owner, ExpressionSyntax receiver, INamedTypeSymbol? type, SemanticModel model)
     {
-        if (type is not null && _blocks.ContainsKey(type))
+        // A generic block runs as a constructed type (MetaFormerBlock<Attention>): the same block.
+        if (type is not null && _blocks.ContainsKey(type.OriginalDefinition))
         {
             return type;
         }
@@ -156,7 +169,7 @@ internal sealed class StackFinder
             INamedTypeSymbol { IsGenericType: true } generic => generic.TypeArguments.LastOrDefault(),
             _ => null,
         };
-        if (element is INamedTypeSymbol typed && _blocks.ContainsKey(typed))
+        if (element is INamedTypeSymbol typed && _blocks.ContainsKey(typed.OriginalDefinition))
         {
             _contents[(owner, member)] = typed;
             return typed;
@@ -197,20 +210,30 @@ internal sealed class StackFinder
     /// <summary>The block class when the modules made are all of one block class; null otherwise.</summary>
     private INamedTypeSymbol? Single(INamedTypeSymbol owner, ISymbol member, HashSet<ITypeSymbol> created)
     {
-        var blocks = created.OfType<INamedTypeSymbol>().Where(t => _blocks.ContainsKey(t)).ToList();
+        var blocks = created.OfType<INamedTypeSymbol>().Where(t => _blocks.ContainsKey(t.OriginalDefinition)).ToList();
         var result = blocks.Count == 1 && created.Count == 1 ? blocks[0] : null;
         _contents[(owner, member)] = result;
         return result;
     }
 
     /// <summary>Modules made in a node by <c>new</c> and by factories (<c>LayerNorm(d)</c>); the containers themselves only hold them.</summary>
-    private void AddModules(SyntaxNode node, SemanticModel model, HashSet<ITypeSymbol> created)
+    /// <remarks>A helper of the project's that builds the container (<c>layers = BuildStack(dim, n);</c>) is looked into, one level deep.</remarks>
+    private void AddModules(SyntaxNode node, SemanticModel model, HashSet<ITypeSymbol> created, bool followHelpers = true)
     {
         foreach (var made in node.DescendantNodes().Where(n => n is BaseObjectCreationExpressionSyntax or InvocationExpressionSyntax))
         {
             if (model.GetTypeInfo(made, _ct).Type is INamedTypeSymbol type && _symbols.IsModule(type) && !IsContainer(type))
             {
                 created.Add(type);
+            }
+
+            if (followHelpers
+                && made is InvocationExpressionSyntax
+                && model.GetSymbolInfo(made, _ct).Symbol is IMethodSymbol { DeclaringSyntaxReferences: [var reference] } helper
+                && helper.ContainingNamespace?.ToDisplayString().StartsWith("TorchSharp", System.StringComparison.Ordinal) != true
+                && reference.GetSyntax(_ct) is MethodDeclarationSyntax declaration)
+            {
+                AddModules(declaration, _compilation.GetSemanticModel(declaration.SyntaxTree), created, followHelpers: false);
             }
         }
     }

@@ -43,6 +43,13 @@ internal sealed class StackRun
 
     public StatementSyntax? Loop => Node as StatementSyntax;
 
+    /// <summary>
+    /// Where Expand goes before and Reduce after: the loop, or a loop around it whose body is nothing but this loop
+    /// (<c>for (var r = 0; r &lt; repeats; r++) { foreach (var b in blocks) x = b.forward(x); }</c>), so that the streams
+    /// persist across the repeats instead of being collapsed and widened again each time (MHC1001).
+    /// </summary>
+    public StatementSyntax? Outer { get; set; }
+
     /// <summary>The block calls inside the loop (one per block class it runs), or the Sequential call.</summary>
     public ImmutableArray<InvocationExpressionSyntax> Calls { get; set; } = ImmutableArray<InvocationExpressionSyntax>.Empty;
 

@@ -100,7 +100,8 @@ public sealed class AggregatedLayer : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => x + attn.forward(norm.forward(x));   // expect: MHC0001
+    // The model runs these through Aggregate, where Expand and Reduce have no statement to go around.
+    public override Tensor forward(Tensor x) => x + attn.forward(norm.forward(x));   // expect: MHC0002 stack
 }
 
 /// <summary>Only the first layers run (early exit at a configured depth), each layer's output collected.</summary>

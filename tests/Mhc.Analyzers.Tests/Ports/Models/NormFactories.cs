@@ -166,7 +166,8 @@ public sealed class PrimaryCtorBlock(long dim, double eps) : Module<Tensor, Tens
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => x + down.forward(functional.silu(up.forward(norm.forward(x))));   // expect: MHC0001
+    // `new PrimaryCtorBlock(dim, eps)` would skip any body: the connections need a constructor with one.
+    public override Tensor forward(Tensor x) => x + down.forward(functional.silu(up.forward(norm.forward(x))));   // expect: MHC0002 declaration
 }
 
 public sealed class FactoryModel : Module<Tensor, Tensor>
