@@ -20,7 +20,7 @@ public static class Program
 
     /// <summary>The commands' options that take a value (the next argument, or after '='); a test keeps it in step with the commands.</summary>
     internal static readonly IReadOnlySet<string> OptionsWithValues = new HashSet<string>(StringComparer.Ordinal)
-        { "--streams", "--iterations", "--report", "--include", "--exclude", "--package-source" };
+        { "--streams", "--iterations", "--report", "--include", "--exclude", "--package-source", "--channels" };
 
     /// <summary>
     /// The folder of the project or solution the command names (its positional argument, read before the

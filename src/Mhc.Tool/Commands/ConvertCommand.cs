@@ -61,5 +61,5 @@ internal sealed class ConvertCommand : ProjectCommand
 
     private ConvertRequest ToRequest() => new(
         Path, Include, Exclude, Restore: !NoRestore, Streams, Iterations,
-        Write: !DryRun && !VerifyNoChanges, FailOnChanges: VerifyNoChanges, PackageSource, NoPackageSource);
+        Write: !DryRun && !VerifyNoChanges, FailOnChanges: VerifyNoChanges, PackageSource, NoPackageSource, Analysis);
 }

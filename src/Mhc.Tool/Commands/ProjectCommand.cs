@@ -16,6 +16,12 @@ internal abstract class ProjectCommand
     [Option("--exclude <GLOB>", "Skip sites in files matching this glob. Repeatable.", CommandOptionType.MultipleValue)]
     public string[] Exclude { get; set; } = [];
 
+    [Option("--library", "Convert blocks that no model of the project stacks (a block library): Expand and Reduce are left to the code that stacks them. As MhcLibrary=true in the project.", CommandOptionType.NoValue)]
+    public bool Library { get; set; }
+
+    [Option("--channels <BLOCK_WIDTH>", "Block=Width: the channel width of a block whose modules do not tell it, as an expression valid in its constructors (DecoderLayer=config.HiddenSize). As mhc_channels.<Block> in .editorconfig. Repeatable.", CommandOptionType.MultipleValue)]
+    public string[] Channels { get; set; } = [];
+
     [Option("--no-restore", "Do not run 'dotnet restore': the input must already be restored (convert then does not check that the converted project restores either).", CommandOptionType.NoValue)]
     public bool NoRestore { get; set; }
 
@@ -47,7 +53,10 @@ internal abstract class ProjectCommand
     protected abstract Task<int> ExecuteAsync(IConsole console, IProgressReporter progress, CancellationToken cancellationToken);
 
     protected Task<LoadedInput> LoadAsync(IProgressReporter progress, CancellationToken cancellationToken) =>
-        LoadedInput.LoadAsync(InputPath.Resolve(Path), !NoRestore, progress, cancellationToken);
+        LoadedInput.LoadAsync(InputPath.Resolve(Path), !NoRestore, Analysis, progress, cancellationToken);
+
+    /// <summary>The analyzers' options set on the command line (parsed before anything loads, so a bad one fails fast).</summary>
+    protected AnalysisOptions Analysis => AnalysisOptions.Parse(Library, Channels);
 
     protected SiteFilter Filter(LoadedInput loaded) => new(loaded.Root, Include, Exclude);
 }

@@ -8,6 +8,7 @@ namespace Mhc.Tool.Conversion;
 /// <param name="FailOnChanges">--verify-no-changes: a change that would be made is a failure (exit code 2).</param>
 /// <param name="PackageSource">--package-source: the folder or URL to add to nuget.config for the Mhc packages, or null for the default.</param>
 /// <param name="NoPackageSource">--no-package-source: leave every nuget.config alone.</param>
+/// <param name="Analysis">--library and --channels: options for the analyzers.</param>
 internal sealed record ConvertRequest(
     string Path,
     IReadOnlyList<string> Include,
@@ -18,4 +19,5 @@ internal sealed record ConvertRequest(
     bool Write,
     bool FailOnChanges,
     string? PackageSource = null,
-    bool NoPackageSource = false);
+    bool NoPackageSource = false,
+    AnalysisOptions? Analysis = null);

@@ -34,7 +34,7 @@ internal static class ConvertWorkflow
     public static async Task<ConvertOutcome> RunAsync(ConvertRequest request, IProgressReporter progress, CancellationToken cancellationToken)
     {
         var sourceChoice = PackageSourceChoice.From(request.PackageSource, request.NoPackageSource);
-        using var loaded = await LoadedInput.LoadAsync(InputPath.Resolve(request.Path), request.Restore, progress, cancellationToken).ConfigureAwait(false);
+        using var loaded = await LoadedInput.LoadAsync(InputPath.Resolve(request.Path), request.Restore, request.Analysis ?? AnalysisOptions.None, progress, cancellationToken).ConfigureAwait(false);
         var filter = new SiteFilter(loaded.Root, request.Include, request.Exclude);
         var result = await new SolutionConverter(MhcRules.Load(), filter, progress)
             .ConvertAsync(loaded.Solution, loaded.Projects, cancellationToken).ConfigureAwait(false);

@@ -19,7 +19,8 @@ internal sealed class LoadedInput(InputPath input, MSBuildWorkspace workspace, S
     /// <summary>The input's folder: globs and printed paths are relative to it.</summary>
     public string Root => Path.GetDirectoryName(Input.FullPath)!;
 
-    public static async Task<LoadedInput> LoadAsync(InputPath input, bool restore, IProgressReporter progress, CancellationToken cancellationToken)
+    /// <param name="options">Analyzer options from the command line, added to the projects in memory.</param>
+    public static async Task<LoadedInput> LoadAsync(InputPath input, bool restore, Conversion.AnalysisOptions options, IProgressReporter progress, CancellationToken cancellationToken)
     {
         var (workspace, solution) = await WorkspaceLoader.LoadAsync(input, restore, progress, cancellationToken).ConfigureAwait(false);
         try
@@ -40,7 +41,7 @@ internal sealed class LoadedInput(InputPath input, MSBuildWorkspace workspace, S
             if (projects.Count == 0)
                 throw new ToolException(ExitCodes.NothingToConvert,
                     $"no TorchSharp module (a class deriving from torch.nn.Module) was found in '{input.FullPath}'. Nothing to do.");
-            return new LoadedInput(input, workspace, solution, projects);
+            return new LoadedInput(input, workspace, options.ApplyTo(solution, projects), projects);
         }
         catch
         {
