@@ -139,10 +139,11 @@ internal sealed class BlockAnalysis
                 site.Problem = KindProblem(site);
             }
 
+            var residualSums = new HashSet<SyntaxNode>(residual.Select(s => s.Node));
             foreach (var site in residual)
             {
                 Range(site);
-                site.Problem ??= SiteChecks.Check(site, _block.Forward, _model, _symbols, _widths, _ct);
+                site.Problem ??= SiteChecks.Check(site, _block.Forward, residualSums, _model, _symbols, _widths, _ct);
             }
 
             AssignNames();

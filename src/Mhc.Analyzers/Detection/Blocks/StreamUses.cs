@@ -74,8 +74,13 @@ internal sealed class StreamUses
     public void Classify()
     {
         var stream = _block.Stream;
-        var final = _sites.Where(s => s.Consumed.Origin == stream && s.Sum.Produced is not null)
-            .Select(s => s.Sum.Produced!).OrderBy(s => s.Version).LastOrDefault();
+        var produced = _sites.Where(s => s.Consumed.Origin == stream && s.Sum.Produced is not null).Select(s => s.Sum.Produced!).ToList();
+
+        // A connection under an if without else leaves a joined state behind it (StreamFlow): its producer is the
+        // connection, its version newer, and it is the stream's latest state when nothing follows.
+        var producers = new HashSet<object>(produced.Select(s => s.Producer!));
+        var final = produced.Concat(_block.Facts.Reads.Select(r => r.State).Where(s => s.Origin == stream && s.Producer is not null && producers.Contains(s.Producer)))
+            .OrderBy(s => s.Version).LastOrDefault();
         FindAliases(stream);
         var exits = new HashSet<IReturnOperation>();
 

@@ -214,7 +214,59 @@ internal sealed class StreamFlow
         var afterTrue = _state;
         _state = before;
         Exec(whenFalse);
-        _state = MergeStates(afterTrue, _state);
+        var merged = MergeStates(afterTrue, _state);
+        if (whenFalse is null)
+        {
+            JoinSkippedConnections(merged, before, afterTrue);
+        }
+
+        _state = merged;
+    }
+
+    /// <summary>
+    /// <c>if (cross_attn != null) x = x + cross_attn(ln(x), xa);</c>: after an if without else, a variable that
+    /// holds a stream state on one path and what residual connections made of that state on the other holds
+    /// the stream still, one of its states either way (a skipped connection leaves the streams as they are).
+    /// </summary>
+    private void JoinSkippedConnections(Dictionary<object, FlowValue> merged, Dictionary<object, FlowValue> skipped, Dictionary<object, FlowValue> taken)
+    {
+        foreach (var pair in taken)
+        {
+            if (pair.Value.Identity is { } after
+                && skipped.TryGetValue(pair.Key, out var other) && other.Identity is { } before
+                && after != before && ProducedByResiduals(after, before))
+            {
+                merged[pair.Key] = FlowValue.Of(JoinState(before, after));
+            }
+        }
+    }
+
+    /// <summary>Whether <paramref name="state"/> is <paramref name="from"/> after one or more residual connections.</summary>
+    private static bool ProducedByResiduals(StreamState state, StreamState from)
+    {
+        for (var current = state; current.Producer is SumFact { Kind: SumKind.Residual, Consumed: { } consumed }; current = consumed)
+        {
+            if (consumed == from)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private readonly Dictionary<(StreamState, StreamState), StreamState> _joins = new();
+
+    /// <summary>One state per pair, however often the if is interpreted; its producer is the last connection it may have run.</summary>
+    private StreamState JoinState(StreamState skipped, StreamState taken)
+    {
+        if (!_joins.TryGetValue((skipped, taken), out var join))
+        {
+            join = NextState(taken, (SumFact)taken.Producer!);
+            _joins[(skipped, taken)] = join;
+        }
+
+        return join;
     }
 
     private void SwitchCases(ISwitchOperation @switch)

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using Mhc.Analyzers.Detection.Blocks;
@@ -11,9 +12,10 @@ namespace Mhc.Analyzers.Detection.Sites;
 /// <summary>What stops one residual connection from converting, whatever the rest of the block does.</summary>
 internal static class SiteChecks
 {
-    public static Problem? Check(ResidualSite site, MethodDeclarationSyntax forward, SemanticModel model, TorchSymbols symbols, ModuleWidths widths, CancellationToken ct)
+    /// <param name="residualSums">The syntax of every residual sum of the block.</param>
+    public static Problem? Check(ResidualSite site, MethodDeclarationSyntax forward, ISet<SyntaxNode> residualSums, SemanticModel model, TorchSymbols symbols, ModuleWidths widths, CancellationToken ct)
         => InLoop(site, forward)
-           ?? Conditional(site, forward)
+           ?? Conditional(site, forward, residualSums)
            ?? PostNorm(site, model, symbols, ct)
            ?? ChannelFirst(site, model, symbols, widths, ct)
            ?? Layout(site);
@@ -24,14 +26,14 @@ internal static class SiteChecks
             : null;
 
     /// <summary>The sum runs only on some paths: under an if, in one arm of <c>?:</c>, a switch, or the right of <c>&amp;&amp;</c>/<c>??</c>.</summary>
-    private static Problem? Conditional(ResidualSite site, MethodDeclarationSyntax forward)
+    private static Problem? Conditional(ResidualSite site, MethodDeclarationSyntax forward, ISet<SyntaxNode> residualSums)
     {
         SyntaxNode child = site.Node;
         foreach (var ancestor in site.Node.Ancestors().TakeWhile(a => a != forward))
         {
             var condition = ancestor switch
             {
-                IfStatementSyntax @if when child != @if.Condition => @if.Condition.ToString(),
+                IfStatementSyntax @if when child != @if.Condition && !Skippable(@if, child, site, residualSums) => @if.Condition.ToString(),
                 ConditionalExpressionSyntax conditional when child != conditional.Condition => conditional.Condition.ToString(),
                 SwitchSectionSyntax or SwitchExpressionArmSyntax => "a switch case",
                 BinaryExpressionSyntax logical when child == logical.Right && logical.Kind() is SyntaxKind.LogicalAndExpression or SyntaxKind.LogicalOrExpression or SyntaxKind.CoalesceExpression => logical.Left.ToString(),
@@ -47,6 +49,35 @@ internal static class SiteChecks
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// <c>if (cross_attn != null) x = x + cross_attn(ln(x), xa);</c>: an if without else whose body only runs
+    /// residual connections on the stream variable. Skipping the connection leaves the streams as they are,
+    /// which is what skipping the residual did to x, so the connection can live under the same condition.
+    /// </summary>
+    private static bool Skippable(IfStatementSyntax @if, SyntaxNode body, ResidualSite site, ISet<SyntaxNode> residualSums)
+    {
+        if (@if.Else is not null || body != @if.Statement || IdentityName(site) is not { } stream)
+        {
+            return false;
+        }
+
+        var statements = body is BlockSyntax block ? block.Statements.ToArray() : new[] { (StatementSyntax)body };
+        return statements.All(s => s is ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax { Left: IdentifierNameSyntax target } assignment }
+            && target.Identifier.ValueText == stream
+            && (residualSums.Contains(assignment) || residualSums.Contains(assignment.Right)));
+    }
+
+    /// <summary>The variable a sum adds to and assigns back: <c>x</c> of <c>x = x + f(x)</c> and <c>x += f(x)</c>.</summary>
+    private static string? IdentityName(ResidualSite site)
+    {
+        var identity = site.Sum.Operands[site.Sum.IdentityIndex].Operand.Syntax;
+        return identity is IdentifierNameSyntax name
+               && site.Node.FirstAncestorOrSelf<ExpressionStatementSyntax>() is { Expression: AssignmentExpressionSyntax { Left: IdentifierNameSyntax target } }
+               && target.Identifier.ValueText == name.Identifier.ValueText
+            ? name.Identifier.ValueText
+            : null;
     }
 
     /// <summary><c>ln(x + f(x))</c>: the sum goes straight into a module.</summary>

@@ -1,0 +1,148 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Ports.OptionalSublayers;
+
+/// <summary>A two-layer MLP of the model's width.</summary>
+public sealed class FeedForward : Module<Tensor, Tensor>
+{
+    private readonly Linear up, down;
+
+    public FeedForward(long dim) : base(nameof(FeedForward))
+    {
+        up = Linear(dim, 2 * dim);
+        down = Linear(2 * dim, dim);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => down.forward(functional.gelu(up.forward(x)));
+}
+
+/// <summary>The last sub-layer is optional: the block may end on a skipped residual.</summary>
+public sealed class TrailingOptionalBlock : Module<Tensor, Tensor>
+{
+    private readonly LayerNorm norm1, norm2;
+    private readonly FeedForward first;
+    private readonly FeedForward? second;
+
+    public TrailingOptionalBlock(long dim, bool withSecond) : base(nameof(TrailingOptionalBlock))
+    {
+        norm1 = LayerNorm(dim);
+        norm2 = LayerNorm(dim);
+        first = new FeedForward(dim);
+        if (withSecond)
+            second = new FeedForward(dim);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        x += first.forward(norm1.forward(x));   // expect: MHC0001
+        if (second != null)
+        {
+            x = x + second.forward(norm2.forward(x));   // expect: MHC0001
+        }
+        return x;
+    }
+}
+
+/// <summary>Two residual sub-layers under one flag, and a leading one that is always there.</summary>
+public sealed class AdapterBlock : Module<Tensor, Tensor>
+{
+    private readonly LayerNorm norm, adapterNorm1, adapterNorm2;
+    private readonly FeedForward ffn, adapter1, adapter2;
+    private readonly bool useAdapters;
+
+    public AdapterBlock(long dim, bool useAdapters) : base(nameof(AdapterBlock))
+    {
+        norm = LayerNorm(dim);
+        adapterNorm1 = LayerNorm(dim);
+        adapterNorm2 = LayerNorm(dim);
+        ffn = new FeedForward(dim);
+        adapter1 = new FeedForward(dim);
+        adapter2 = new FeedForward(dim);
+        this.useAdapters = useAdapters;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        if (useAdapters)
+        {
+            x = x + adapter1.forward(adapterNorm1.forward(x));   // expect: MHC0001
+            x = adapter2.forward(adapterNorm2.forward(x)) + x;   // expect: MHC0001
+        }
+        x = x + ffn.forward(norm.forward(x));   // expect: MHC0001
+        return x;
+    }
+}
+
+/// <summary>The flag guards more than the residual: the residual is not all the if does.</summary>
+public sealed class GuardedWithMore : Module<Tensor, Tensor>
+{
+    private readonly LayerNorm norm;
+    private readonly FeedForward ffn;
+    private readonly bool scaleAfter;
+
+    public GuardedWithMore(long dim, bool scaleAfter) : base(nameof(GuardedWithMore))
+    {
+        norm = LayerNorm(dim);
+        ffn = new FeedForward(dim);
+        this.scaleAfter = scaleAfter;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        if (scaleAfter)
+        {
+            x = x + ffn.forward(norm.forward(x));   // expect: MHC0002 conditional
+            x = x * 0.5;
+        }
+        return x;
+    }
+}
+
+public sealed class Model : Module<Tensor, Tensor>
+{
+    private readonly ModuleList<TrailingOptionalBlock> trailing;
+    private readonly ModuleList<AdapterBlock> adapters;
+    private readonly ModuleList<GuardedWithMore> guarded;
+    private readonly Linear head;
+
+    public Model(long dim) : base(nameof(Model))
+    {
+        trailing = new ModuleList<TrailingOptionalBlock>(new TrailingOptionalBlock(dim, true), new TrailingOptionalBlock(dim, false));
+        adapters = new ModuleList<AdapterBlock>(new AdapterBlock(dim, true), new AdapterBlock(dim, false));
+        guarded = new ModuleList<GuardedWithMore>(new GuardedWithMore(dim, true), new GuardedWithMore(dim, false));
+        head = Linear(dim, 4);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        foreach (var block in trailing)
+            x = block.forward(x);
+        foreach (var block in adapters)
+            x = block.forward(x);
+        foreach (var block in guarded)
+            x = block.forward(x);
+        return head.forward(x);
+    }
+}
+
+public static class Harness
+{
+    public static Module Create() => new Model(16);
+
+    public static Tensor Run(Module model)
+    {
+        using var x = arange(0, 2 * 5 * 16, dtype: ScalarType.Float32).view(2, 5, 16).div(40).sin();
+        return ((Model)model).forward(x).flatten();
+    }
+}
