@@ -139,11 +139,16 @@ internal sealed class BlockAnalysis
                 site.Problem = KindProblem(site);
             }
 
-            var residualSums = new HashSet<SyntaxNode>(residual.Select(s => s.Node));
             foreach (var site in residual)
             {
                 Range(site);
-                site.Problem ??= SiteChecks.Check(site, _block.Forward, residualSums, _model, _symbols, _widths, _ct);
+            }
+
+            // The sums and the statements that compute their branches: an if that holds only these runs only connections.
+            var connectionSyntax = new HashSet<SyntaxNode>(residual.Select(s => s.Node).Concat(residual.SelectMany(s => s.Moved)));
+            foreach (var site in residual)
+            {
+                site.Problem ??= SiteChecks.Check(site, _block.Forward, connectionSyntax, _model, _symbols, _widths, _ct);
             }
 
             AssignNames();

@@ -12,10 +12,10 @@ namespace Mhc.Analyzers.Detection.Sites;
 /// <summary>What stops one residual connection from converting, whatever the rest of the block does.</summary>
 internal static class SiteChecks
 {
-    /// <param name="residualSums">The syntax of every residual sum of the block.</param>
-    public static Problem? Check(ResidualSite site, MethodDeclarationSyntax forward, ISet<SyntaxNode> residualSums, SemanticModel model, TorchSymbols symbols, ModuleWidths widths, CancellationToken ct)
+    /// <param name="connectionSyntax">Every residual sum of the block and the statements that compute its branches.</param>
+    public static Problem? Check(ResidualSite site, MethodDeclarationSyntax forward, ISet<SyntaxNode> connectionSyntax, SemanticModel model, TorchSymbols symbols, ModuleWidths widths, CancellationToken ct)
         => InLoop(site, forward)
-           ?? Conditional(site, forward, residualSums)
+           ?? Conditional(site, forward, connectionSyntax)
            ?? PostNorm(site, model, symbols, ct)
            ?? ChannelFirst(site, model, symbols, widths, ct)
            ?? Layout(site);
@@ -26,14 +26,14 @@ internal static class SiteChecks
             : null;
 
     /// <summary>The sum runs only on some paths: under an if, in one arm of <c>?:</c>, a switch, or the right of <c>&amp;&amp;</c>/<c>??</c>.</summary>
-    private static Problem? Conditional(ResidualSite site, MethodDeclarationSyntax forward, ISet<SyntaxNode> residualSums)
+    private static Problem? Conditional(ResidualSite site, MethodDeclarationSyntax forward, ISet<SyntaxNode> connectionSyntax)
     {
         SyntaxNode child = site.Node;
         foreach (var ancestor in site.Node.Ancestors().TakeWhile(a => a != forward))
         {
             var condition = ancestor switch
             {
-                IfStatementSyntax @if when child != @if.Condition && !Skippable(@if, child, site, residualSums) => @if.Condition.ToString(),
+                IfStatementSyntax @if when child != @if.Condition && !Skippable(@if, child, site, connectionSyntax) => @if.Condition.ToString(),
                 ConditionalExpressionSyntax conditional when child != conditional.Condition => conditional.Condition.ToString(),
                 SwitchSectionSyntax or SwitchExpressionArmSyntax => "a switch case",
                 BinaryExpressionSyntax logical when child == logical.Right && logical.Kind() is SyntaxKind.LogicalAndExpression or SyntaxKind.LogicalOrExpression or SyntaxKind.CoalesceExpression => logical.Left.ToString(),
@@ -53,10 +53,10 @@ internal static class SiteChecks
 
     /// <summary>
     /// <c>if (cross_attn != null) x = x + cross_attn(ln(x), xa);</c>: an if without else whose body only runs
-    /// residual connections on the stream variable. Skipping the connection leaves the streams as they are,
+    /// residual connections on the stream variable (their sums, and the statements that compute their branches). Skipping the connection leaves the streams as they are,
     /// which is what skipping the residual did to x, so the connection can live under the same condition.
     /// </summary>
-    private static bool Skippable(IfStatementSyntax @if, SyntaxNode body, ResidualSite site, ISet<SyntaxNode> residualSums)
+    private static bool Skippable(IfStatementSyntax @if, SyntaxNode body, ResidualSite site, ISet<SyntaxNode> connectionSyntax)
     {
         if (@if.Else is not null || body != @if.Statement || IdentityName(site) is not { } stream)
         {
@@ -64,9 +64,10 @@ internal static class SiteChecks
         }
 
         var statements = body is BlockSyntax block ? block.Statements.ToArray() : new[] { (StatementSyntax)body };
-        return statements.All(s => s is ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax { Left: IdentifierNameSyntax target } assignment }
-            && target.Identifier.ValueText == stream
-            && (residualSums.Contains(assignment) || residualSums.Contains(assignment.Right)));
+        return statements.All(s => connectionSyntax.Contains(s)
+            || s is ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax { Left: IdentifierNameSyntax target } assignment }
+               && target.Identifier.ValueText == stream
+               && (connectionSyntax.Contains(assignment) || connectionSyntax.Contains(assignment.Right)));
     }
 
     /// <summary>The variable a sum adds to and assigns back: <c>x</c> of <c>x = x + f(x)</c> and <c>x += f(x)</c>.</summary>

@@ -82,6 +82,52 @@ public sealed class AdapterBlock : Module<Tensor, Tensor>
     }
 }
 
+/// <summary>Self-attention, then cross-attention only when a context width is given, as latent-diffusion transformer blocks.</summary>
+public sealed class LatentTransformerBlock : Module<Tensor, Tensor, Tensor>
+{
+    private readonly LayerNorm norm1, norm2, norm3;
+    private readonly Linear attn1;
+    private readonly Linear? attn2_q, attn2_kv;
+    private readonly FeedForward ff;
+
+    public LatentTransformerBlock(long dim, long? contextDim) : base(nameof(LatentTransformerBlock))
+    {
+        norm1 = LayerNorm(dim);
+        norm2 = LayerNorm(dim);
+        norm3 = LayerNorm(dim);
+        attn1 = Linear(dim, dim);
+        if (contextDim is { } context)
+        {
+            attn2_q = Linear(dim, dim);
+            attn2_kv = Linear(context, dim);
+        }
+        ff = new FeedForward(dim);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor hidden_states, Tensor encoder_hidden_states)
+    {
+        var norm_hidden_states = norm1.forward(hidden_states);
+        var attn_output = attn1.forward(norm_hidden_states);
+        hidden_states = attn_output + hidden_states;   // expect: MHC0001
+
+        if (attn2_q is not null && attn2_kv is not null)
+        {
+            norm_hidden_states = norm2.forward(hidden_states);
+            var q = attn2_q.forward(norm_hidden_states);
+            var kv = attn2_kv.forward(encoder_hidden_states);
+            var weights = functional.softmax(q.matmul(kv.transpose(1, 2)), -1);
+            attn_output = weights.matmul(kv);
+            hidden_states = attn_output + hidden_states;   // expect: MHC0001
+        }
+
+        norm_hidden_states = norm3.forward(hidden_states);
+        var ff_output = ff.forward(norm_hidden_states);
+        hidden_states = ff_output + hidden_states;   // expect: MHC0001
+        return hidden_states;
+    }
+}
+
 /// <summary>The flag guards more than the residual: the residual is not all the if does.</summary>
 public sealed class GuardedWithMore : Module<Tensor, Tensor>
 {
@@ -108,11 +154,12 @@ public sealed class GuardedWithMore : Module<Tensor, Tensor>
     }
 }
 
-public sealed class Model : Module<Tensor, Tensor>
+public sealed class Model : Module<Tensor, Tensor, Tensor>
 {
     private readonly ModuleList<TrailingOptionalBlock> trailing;
     private readonly ModuleList<AdapterBlock> adapters;
     private readonly ModuleList<GuardedWithMore> guarded;
+    private readonly ModuleList<LatentTransformerBlock> latent;
     private readonly Linear head;
 
     public Model(long dim) : base(nameof(Model))
@@ -120,12 +167,15 @@ public sealed class Model : Module<Tensor, Tensor>
         trailing = new ModuleList<TrailingOptionalBlock>(new TrailingOptionalBlock(dim, true), new TrailingOptionalBlock(dim, false));
         adapters = new ModuleList<AdapterBlock>(new AdapterBlock(dim, true), new AdapterBlock(dim, false));
         guarded = new ModuleList<GuardedWithMore>(new GuardedWithMore(dim, true), new GuardedWithMore(dim, false));
+        latent = new ModuleList<LatentTransformerBlock>(new LatentTransformerBlock(dim, 8), new LatentTransformerBlock(dim, null));
         head = Linear(dim, 4);
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x, Tensor context)
     {
+        foreach (var block in latent)
+            x = block.forward(x, context);
         foreach (var block in trailing)
             x = block.forward(x);
         foreach (var block in adapters)
@@ -143,6 +193,7 @@ public static class Harness
     public static Tensor Run(Module model)
     {
         using var x = arange(0, 2 * 5 * 16, dtype: ScalarType.Float32).view(2, 5, 16).div(40).sin();
-        return ((Model)model).forward(x).flatten();
+        using var context = arange(0, 2 * 3 * 8, dtype: ScalarType.Float32).view(2, 3, 8).div(10).cos();
+        return ((Model)model).forward(x, context).flatten();
     }
 }
