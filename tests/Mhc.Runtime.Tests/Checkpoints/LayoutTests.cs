@@ -148,8 +148,8 @@ public sealed class LayoutTests : CheckpointFileTest
 
     public static TheoryData<string, string> Faults => new()
     {
-        { "megatron", "shape" }, { "megatron", "dtype" }, { "megatron", "unknown" }, { "megatron", "missing" },
-        { "deepseek", "shape" }, { "deepseek", "dtype" }, { "deepseek", "unknown" }, { "deepseek", "missing" },
+        { "megatron", "shape" }, { "megatron", "dtype" }, { "megatron", "unknown" }, { "megatron", "missing" }, { "megatron", "other shape" },
+        { "deepseek", "shape" }, { "deepseek", "dtype" }, { "deepseek", "unknown" }, { "deepseek", "missing" }, { "deepseek", "other shape" },
     };
 
     [Theory]
@@ -159,9 +159,11 @@ public sealed class LayoutTests : CheckpointFileTest
         using var trained = TrainedMhcGpt(seed: 1);
         var state = Layout(layout).Export(trained);
         string connectionTensor = layout == "megatron" ? "decoder.layers.1.mlp_hyper_connection.mapping_proj.weight" : "layers.1.hc_ffn_fn";
-        string culprit = fault == "unknown" ? "layers.9.mystery" : connectionTensor;
+        string otherTensor = layout == "megatron" ? "decoder.layers.0.pre_mlp_layernorm.weight" : "layers.0.ffn_norm.weight";
+        string culprit = fault switch { "unknown" => "layers.9.mystery", "other shape" => otherTensor, _ => connectionTensor };
         switch (fault)
         {
+            case "other shape": state[culprit] = zeros(7); break;
             case "shape": state[culprit] = state[culprit][TensorIndex.Slice(0, 3)].contiguous(); break;
             case "dtype": state[culprit] = state[culprit].to_type(ScalarType.Float64); break;
             case "unknown": state[culprit] = zeros(2); break;

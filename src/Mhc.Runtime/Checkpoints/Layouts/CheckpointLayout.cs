@@ -93,10 +93,12 @@ public abstract class CheckpointLayout
             ours[head + ".bias"] = bias;
             ours[head + ".alpha"] = alpha;
         }
+        var fileNames = new Dictionary<string, string>(StringComparer.Ordinal); // model name → name in the file
         foreach (var name in reader.Unread)
         {
             var (modelName, transform) = OtherNames.FromLayout(name);
             ours[modelName] = transform is null ? state[name].alias() : transform(state[name]);
+            fileNames[modelName] = name;
         }
         try
         {
@@ -104,7 +106,10 @@ public abstract class CheckpointLayout
         }
         catch (CheckpointException e)
         {
-            throw new CheckpointException($"{(path is null ? "" : $"'{path}': ")}not a {Name} checkpoint of this model: {e.Message}", path, e.TensorName, e);
+            // The loader speaks in model names; the user looks at the file.
+            string? culprit = e.TensorName is null ? null : fileNames.GetValueOrDefault(e.TensorName, e.TensorName);
+            string inFile = culprit is not null && culprit != e.TensorName ? $" ('{e.TensorName}' is '{culprit}' in the file)" : "";
+            throw new CheckpointException($"{(path is null ? "" : $"'{path}': ")}not a {Name} checkpoint of this model{inFile}: {e.Message}", path, culprit, e);
         }
     }
 
