@@ -36,6 +36,18 @@ public sealed class Program : TrainingOptions
     [Option("--resume <DIR>", "Continue from a checkpoint written by --out: its weights, optimizer state, batch sequence and step count (its shape and connection win).", CommandOptionType.SingleValue)]
     public string? Resume { get; set; }
 
+    [Option("--init-from <FILE>", "Start from a state dict written elsewhere: PyTorch (.bin/.pt), safetensors or TorchSharp, told by its content. A residual GPT's weights are retrofitted into the chosen connection; see --init-names.", CommandOptionType.SingleValue)]
+    public string? InitFrom { get; set; }
+
+    [Option("--init-names <NAMES>", "How --init-from names its tensors: exact (the sample's names, default), gpt2 (Hugging Face GPT-2), megatron or deepseek-v4 (an mHC GPT exported in that layout).", CommandOptionType.SingleValue)]
+    public string InitNamesName { get; set; } = "exact";
+
+    [Option("--export <FILE>", "After training, write the mHC model in --export-layout to FILE (.safetensors, or .bin/.pt in PyTorch's format).", CommandOptionType.SingleValue)]
+    public string? Export { get; set; }
+
+    [Option("--export-layout <LAYOUT>", "megatron (Megatron-LM's HyperConnectionModule names, default) or deepseek-v4 (DeepSeek-V4's Hugging Face names).", CommandOptionType.SingleValue)]
+    public string ExportLayoutName { get; set; } = "megatron";
+
     [Option("--recompute", "mHC: keep one stream state per recompute segment and re-derive the others in the backward (paper Eq. 20). Less memory, same gradients.", CommandOptionType.NoValue)]
     public bool Recompute { get; set; }
 
@@ -52,7 +64,13 @@ public sealed class Program : TrainingOptions
         {
             Mhc.Runtime.CpuAllocator.ReuseFreedMemory();
             var connection = Enum.Parse<Connection>(ConnectionName, ignoreCase: true);
+            var initNames = PortableCheckpoints.ParseInitNames(InitNamesName);
+            var exportLayout = PortableCheckpoints.ParseExportLayout(ExportLayoutName);
+            if (InitFrom is not null && Resume is not null)
+                throw new ArgumentException("--init-from starts a new run and --resume continues one; give one of them.");
             Checkpoint? resumed = Resume is null ? null : Checkpoint.Peek(Resume);
+            if (Export is not null)
+                PortableCheckpoints.RequireMhc(resumed?.Connection ?? connection, "--export");
             if (resumed is null && connection != Connection.Residual && Streams is { } streams)
                 ModelFactory.RequireStreams(streams);
             // On --resume the checkpoint's context decides how long the windows are.
@@ -73,7 +91,20 @@ public sealed class Program : TrainingOptions
             }
             else
             {
-                model = ModelFactory.Create(connection, new ModelShape(corpus.Tokenizer.VocabularySize, Context, Layers, Width, Heads));
+                var newShape = new ModelShape(corpus.Tokenizer.VocabularySize, Context, Layers, Width, Heads);
+                model = ModelFactory.Create(connection, newShape);
+                if (InitFrom is not null)
+                {
+                    try
+                    {
+                        console.WriteLine(PortableCheckpoints.Start(model, connection, newShape, InitFrom, initNames));
+                    }
+                    catch
+                    {
+                        model.Dispose();
+                        throw;
+                    }
+                }
             }
             if (Recompute && connection != Connection.Mhc)
             {
@@ -124,6 +155,11 @@ public sealed class Program : TrainingOptions
                     RunFolder.Write(Out, record);
                     var files = RunReport.Write(Out, $"GPT with {RunPlots.NameOf(connection)} connections on {corpus.Source}", [record]);
                     console.WriteLine($"saved to {Out}: model.bin, checkpoint.json, optimizer.bin, batches.bin, state-steps.txt, {RunFolder.ManifestFile}, {RunFolder.LogFile}, {RunFolder.GainsFile}, {string.Join(", ", files)}");
+                }
+                if (Export is not null)
+                {
+                    PortableCheckpoints.Export(model, connection, shape, Export, exportLayout);
+                    console.WriteLine($"exported the mHC model in the {ExportLayoutName} layout to {Export}");
                 }
                 if (Generate > 0)
                     console.WriteLine("--- sample ---\n" + Sampler.Generate(model, corpus.Tokenizer, Prompt, Generate, shape.Context, 0.8, (ulong)Seed));

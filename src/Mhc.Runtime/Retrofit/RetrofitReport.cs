@@ -5,7 +5,7 @@ namespace Mhc.Runtime.Retrofit;
 /// <param name="KeptAtInit">Model entries of the new stream modules (connections, learned reductions), left at their function-preserving init.</param>
 /// <param name="Missing">Other model entries the checkpoint lacks: left as they were, which usually means the checkpoint is not of this model.</param>
 /// <param name="Unexpected">Checkpoint entries the model has no place for.</param>
-/// <param name="ShapeMismatches">Entries present in both whose shapes differ: not loaded.</param>
+/// <param name="ShapeMismatches">Entries present in both whose shapes (or kinds of dtype) differ, each with the reason: not loaded.</param>
 public sealed record RetrofitReport(
     IReadOnlyList<string> Loaded,
     IReadOnlyList<string> KeptAtInit,
@@ -20,6 +20,5 @@ public sealed record RetrofitReport(
         $"loaded {Loaded.Count}, new connection parameters kept at init {KeptAtInit.Count}, " +
         $"missing {Format(Missing)}, unexpected {Format(Unexpected)}, shape mismatches {Format(ShapeMismatches)}";
 
-    private static string Format(IReadOnlyList<string> keys) =>
-        keys.Count == 0 ? "0" : $"{keys.Count} ({string.Join(", ", keys.Take(5))}{(keys.Count > 5 ? ", …" : "")})";
+    private static string Format(IReadOnlyList<string> keys) => Checkpoints.LoadReport.Format(keys);
 }

@@ -1,3 +1,4 @@
+using Mhc.Runtime.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,16 +18,18 @@ public static class Retrofitter
         return Load(converted, original.state_dict());
     }
 
-    /// <summary>Loads a checkpoint written by TorchSharp's <c>Module.save</c> from the original model.</summary>
-    public static RetrofitReport LoadCheckpoint(nn.Module converted, string path)
+    /// <summary>
+    /// Loads a checkpoint of the original model: TorchSharp's <c>Module.save</c>, a PyTorch state dict
+    /// (<c>.bin</c>/<c>.pt</c>) or safetensors (<see cref="StateDictFile"/>), with checkpoint names mapped
+    /// by <paramref name="names"/> (e.g. <see cref="NameMap.HuggingFaceGpt2"/>).
+    /// </summary>
+    public static RetrofitReport LoadCheckpoint(nn.Module converted, string path, NameMap? names = null)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
-        var state = TorchSharpCheckpoint.Read(path);
+        ArgumentNullException.ThrowIfNull(converted);
+        var state = StateDictFile.Read(path);
         try
         {
-            return Load(converted, state);
+            return Load(converted, state, names);
         }
         finally
         {
@@ -35,40 +38,19 @@ public static class Retrofitter
     }
 
     /// <summary>Copies matching entries of <paramref name="state"/> into <paramref name="converted"/>.</summary>
-    public static RetrofitReport Load(nn.Module converted, IReadOnlyDictionary<string, Tensor> state)
+    public static RetrofitReport Load(nn.Module converted, IReadOnlyDictionary<string, Tensor> state, NameMap? names = null)
     {
         ArgumentNullException.ThrowIfNull(converted);
         ArgumentNullException.ThrowIfNull(state);
-        var target = converted.state_dict();
         var streamModulePrefixes = converted.named_modules()
             .Where(m => m.module is HyperConnection or StreamReduce)
             .Select(m => m.name + ".")
             .ToList();
+        bool IsStreamModuleEntry(string key) => streamModulePrefixes.Any(key.StartsWith);
 
-        var loaded = new List<string>();
-        var keptAtInit = new List<string>();
-        var missing = new List<string>();
-        var mismatched = new List<string>();
-        using (no_grad())
-        {
-            foreach (var (key, destination) in target)
-            {
-                if (!state.TryGetValue(key, out var source))
-                {
-                    (streamModulePrefixes.Any(key.StartsWith) ? keptAtInit : missing).Add(key);
-                    continue;
-                }
-                if (!source.shape.SequenceEqual(destination.shape))
-                {
-                    mismatched.Add($"{key}: checkpoint {StreamShape.Format(source.shape)}, model {StreamShape.Format(destination.shape)}");
-                    continue;
-                }
-                using var converted_ = source.to(destination.dtype, destination.device);
-                destination.copy_(converted_);
-                loaded.Add(key);
-            }
-        }
-        var unexpected = state.Keys.Where(k => !target.ContainsKey(k)).ToList();
-        return new RetrofitReport(loaded, keptAtInit, missing, unexpected, mismatched);
+        var report = StateDictLoader.Load(converted, state, names, new LoadOptions(MayBeMissing: IsStreamModuleEntry));
+        var loaded = report.Loaded.ToHashSet(StringComparer.Ordinal);
+        var keptAtInit = converted.state_dict().Keys.Where(k => IsStreamModuleEntry(k) && !loaded.Contains(k)).ToList();
+        return new RetrofitReport(report.Loaded, keptAtInit, report.Missing, report.Unexpected, report.Mismatches);
     }
 }

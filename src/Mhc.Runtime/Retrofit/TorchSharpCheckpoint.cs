@@ -28,7 +28,7 @@ internal static class TorchSharpCheckpoint
         catch (Exception e) when (e is EndOfStreamException or IOException or FormatException or ArgumentException)
         {
             foreach (var tensor in state.Values) tensor.Dispose();
-            throw new InvalidDataException($"'{path}' is not a checkpoint written by TorchSharp's Module.save: {e.Message}", e);
+            throw new InvalidDataException($"'{path}' is not a checkpoint written by TorchSharp's Module.save (nor a PyTorch state dict or safetensors file, which are told by their content): {e.Message}", e);
         }
     }
 

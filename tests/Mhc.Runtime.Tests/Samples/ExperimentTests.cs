@@ -4,6 +4,7 @@ using Gpt.Trainer.Reporting;
 using Gpt.Trainer.Training;
 using McMaster.Extensions.CommandLineUtils;
 using Mhc.Runtime.Monitoring;
+using Mhc.Runtime.Tests.Support;
 
 namespace Mhc.Runtime.Tests.Samples;
 
@@ -20,12 +21,7 @@ public sealed class ExperimentTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static (int Exit, string Out, string Error) Trainer(params string[] args)
-    {
-        var console = new CapturedConsole();
-        int exit = CommandLineApplication.Execute<Program>(console, args);
-        return (exit, console.Out.ToString()!, console.Error.ToString()!);
-    }
+    private static (int Exit, string Out, string Error) Trainer(params string[] args) => TrainerCommandLine.Run(args);
 
     [Fact]
     public void SmokeExperimentWritesEveryOutputAndMhcSingleLayerGainsStayOne()
@@ -203,19 +199,5 @@ public sealed class ExperimentTests : IDisposable
 
         Assert.Equal(2, exit);
         Assert.Contains("-p:MhcStreams=3", error);
-    }
-
-    private sealed class CapturedConsole : IConsole
-    {
-        public TextWriter Out { get; } = new StringWriter();
-        public TextWriter Error { get; } = new StringWriter();
-        public TextReader In { get; } = new StringReader("");
-        public bool IsInputRedirected => true;
-        public bool IsOutputRedirected => true;
-        public bool IsErrorRedirected => true;
-        public ConsoleColor ForegroundColor { get; set; }
-        public ConsoleColor BackgroundColor { get; set; }
-        public event ConsoleCancelEventHandler? CancelKeyPress { add { } remove { } }
-        public void ResetColor() { }
     }
 }
