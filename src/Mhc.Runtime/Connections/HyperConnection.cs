@@ -220,5 +220,6 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
 
     public override string ToString() =>
         $"HyperConnection({GetName()}: {Kind}, n={Streams}, C={Channels}, layer {LayerIndex}" +
-        (Kind == ConnectionKind.Mhc ? $", t={Options.SinkhornIterations}" : "") + ")";
+        (Kind == ConnectionKind.Mhc ? $", t={Options.SinkhornIterations}" : "") +
+        (Options.Convention != ConnectionConvention.MhcSpec ? $", {Options.Convention} convention" : "") + ")";
 }
