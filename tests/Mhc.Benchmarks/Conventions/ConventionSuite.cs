@@ -27,6 +27,14 @@ internal static class ConventionSuite
                               $"{Harness.Ms(t[2]),13}   {Harness.Ratio(t[1] / t[0]),16}   {Harness.Ratio(t[2] / t[0]),18}");
         }
 
+        Console.WriteLine($"\nFused ops alone, n = 4, {tokens} tokens, C = 256        MhcSpec ms   Megatron ms   Megatron/MhcSpec");
+        foreach (var (name, op) in new (string, Func<ConnectionConvention, Action>)[]
+                 { ("Sinkhorn, t = 20", c => SinkhornStep(tokens, c)), ("merge", c => MergeStep(tokens, 256, c)) })
+        {
+            var t = Harness.MedianMilliseconds([op(ConnectionConvention.MhcSpec), op(ConnectionConvention.Megatron)], settings.Warmup, settings.Rounds);
+            Console.WriteLine($"  {name,-20}                            {Harness.Ms(t[0]),10}   {Harness.Ms(t[1]),11}   {Harness.Ratio(t[1] / t[0]),16}");
+        }
+
         Console.WriteLine($"\nMegatron convention, n = 4, {tokens} tokens           fused ms   reference ms   reference/fused");
         foreach (long channels in new long[] { 256, 768 })
         {
@@ -36,6 +44,27 @@ internal static class ConventionSuite
                 settings.Warmup, settings.Rounds);
             Console.WriteLine($"  C = {channels,4}                                  {Harness.Ms(t[0]),8}   {Harness.Ms(t[1]),12}   {Harness.Ratio(t[1] / t[0]),15}");
         }
+    }
+
+    private static Action SinkhornStep(long tokens, ConnectionConvention convention)
+    {
+        var logits = randn(tokens, 4, 4) * 2;
+        return () =>
+        {
+            using var scope = NewDisposeScope();
+            MhcOps.Sinkhorn(logits.detach().requires_grad_(), 20, OpsImplementation.Fused, convention).sum().backward();
+        };
+    }
+
+    private static Action MergeStep(long tokens, long channels, ConnectionConvention convention)
+    {
+        Tensor[] inputs = [randn(tokens, 4, channels), randn(tokens, 4, 4), randn(tokens, 4), randn(tokens, channels)];
+        return () =>
+        {
+            using var scope = NewDisposeScope();
+            var t = inputs.Select(i => i.detach().requires_grad_()).ToArray();
+            MhcOps.Merge(t[0], t[1], t[2], t[3], OpsImplementation.Fused, convention).sum().backward();
+        };
     }
 
     private static Action Step(long tokens, long channels, ConnectionConvention convention, OpsImplementation implementation)
