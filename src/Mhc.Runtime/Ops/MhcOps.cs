@@ -28,6 +28,7 @@ public static class MhcOps
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
+        RequireKnown(convention);
         RequireRankAtLeast(logits, nameof(logits), 2, "[..., n, n]");
         RequireShape(logits, nameof(logits), Leading(logits, 2, logits.shape[^1], logits.shape[^1]),
             "[..., n, n]: square matrices");
@@ -63,6 +64,7 @@ public static class MhcOps
         RequireShape(phi, nameof(phi), [n * channels, m], $"[n·C, n²+2n], {sizes}");
         RequireShape(bias, nameof(bias), [m], $"[n²+2n], {sizes}");
         RequireShape(alpha, nameof(alpha), [3], "(α_pre, α_post, α_res)");
+        RequireKnown(convention);
         RequireSameDtype((x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha)));
 
         if (implementation == OpsImplementation.Reference)
@@ -112,6 +114,7 @@ public static class MhcOps
         RequireShape(hRes, nameof(hRes), Leading(x, 2, n, n), $"x's leading dims + [n, n], {sizes}");
         RequireShape(hPost, nameof(hPost), Leading(x, 2, n), $"x's leading dims + [n], {sizes}");
         RequireShape(branchOutput, nameof(branchOutput), Leading(x, 2, channels), $"x's leading dims + [C], {sizes}");
+        RequireKnown(convention);
         RequireSameDtype((x, nameof(x)), (hRes, nameof(hRes)), (hPost, nameof(hPost)), (branchOutput, nameof(branchOutput)));
 
         if (implementation == OpsImplementation.Reference)

@@ -239,6 +239,22 @@ public class ConventionTests
         Assert.Contains("mHC connections only", error.Message);
     }
 
+    [Fact]
+    public void OpsRejectAnUnknownConventionNamingTheKnownOnes()
+    {
+        using var scope = NewDisposeScope();
+        var unknown = (ConnectionConvention)7;
+        var errors = new Exception[]
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => MhcOps.Sinkhorn(zeros(2, 4, 4), 20, OpsImplementation.Fused, unknown)),
+            Assert.Throws<ArgumentOutOfRangeException>(() =>
+                MhcOps.Coefficients(zeros(2, 4, 8), zeros(32, 24), zeros(24), zeros(3), 1e-6, OpsImplementation.Reference, unknown)),
+            Assert.Throws<ArgumentOutOfRangeException>(() =>
+                MhcOps.Merge(zeros(2, 4, 8), zeros(2, 4, 4), zeros(2, 4), zeros(2, 8), OpsImplementation.Fused, unknown)),
+        };
+        Assert.All(errors, e => Assert.Contains("MhcSpec, Megatron, DeepSeekV4", e.Message));
+    }
+
     private static void AssertClose(double[] expected, double[] actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);

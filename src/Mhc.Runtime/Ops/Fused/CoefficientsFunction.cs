@@ -13,8 +13,8 @@ namespace Mhc.Runtime.Ops.Fused;
 /// are saved beside the inputs ([tokens, m + 1], tiny next to x) so the backward needs no second pass
 /// of v·φ. The forward is one fused pass over v; the backward fuses the per-token chain rule and leaves
 /// its two matrix products to libtorch's BLAS. An optional sixth argument, a <see cref="StreamLink"/>,
-/// lets a recompute segment supply x in the backward instead of the graph keeping it; an optional seventh,
-/// a <see cref="ConnectionConvention"/>, selects the formulas (MHC-SPEC when absent).
+/// lets a recompute segment supply x in the backward instead of the graph keeping it; the seventh, a
+/// <see cref="ConnectionConvention"/>, selects the formulas.
 /// </summary>
 internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFunction>
 {
@@ -26,7 +26,7 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
     {
         var (x, phi, bias, alpha) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3]);
         double eps = (double)vars[4];
-        var convention = vars.Length > 6 ? (ConnectionConvention)vars[6] : ConnectionConvention.MhcSpec;
+        var convention = (ConnectionConvention)vars[6];
         ctx.save_data(EpsilonKey, eps);
         ctx.save_data(ConventionKey, convention);
         // Callers often use only some of the three outputs; their missing gradients arrive undefined.

@@ -8,9 +8,9 @@ namespace Mhc.Runtime.Ops.Fused;
 
 /// <summary>
 /// Fused Sinkhorn–Knopp: saves only its input logits and recomputes the iterations in the backward
-/// (paper §4.3). Arguments: (logits [..., n, n] contiguous, iterations, and optionally the
-/// <see cref="ConnectionConvention"/>: MHC-SPEC's exp start ending on rows, or the softmax start with ε
-/// ending on columns of <see cref="SoftmaxSinkhornKernel{T}"/>).
+/// (paper §4.3). Arguments: (logits [..., n, n] contiguous, iterations, the <see cref="ConnectionConvention"/>:
+/// MHC-SPEC's exp start ending on rows, or the softmax start with ε ending on columns of
+/// <see cref="SoftmaxSinkhornKernel{T}"/>).
 /// </summary>
 internal sealed class SinkhornFunction : SingleTensorFunction<SinkhornFunction>
 {
@@ -22,7 +22,7 @@ internal sealed class SinkhornFunction : SingleTensorFunction<SinkhornFunction>
     {
         var logits = (Tensor)vars[0];
         int iterations = (int)vars[1];
-        bool softmax = vars.Length > 2 && ((ConnectionConvention)vars[2]).SinkhornFromSoftmax();
+        bool softmax = ((ConnectionConvention)vars[2]).SinkhornFromSoftmax();
         ctx.save_for_backward([logits]);
         ctx.save_data(nameof(iterations), iterations);
         ctx.save_data(SoftmaxKey, softmax);
