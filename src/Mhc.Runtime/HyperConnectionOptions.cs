@@ -26,6 +26,12 @@ public sealed record HyperConnectionOptions
     /// <summary>ε of the RMS normalisation inside the coefficient computation.</summary>
     public double RmsEpsilon { get; init; } = 1e-6;
 
+    /// <summary>
+    /// The formulas an mHC connection follows: MHC-SPEC (default), or those of Megatron-LM or DeepSeek-V4, so that
+    /// a model exported to either computes there what it computed here (docs/compat-spec.md).
+    /// </summary>
+    public ConnectionConvention Convention { get; init; } = ConnectionConvention.MhcSpec;
+
     internal void Validate()
     {
         if (Streams < 1)
@@ -37,5 +43,11 @@ public sealed record HyperConnectionOptions
             throw new ArgumentOutOfRangeException(nameof(SinkhornIterations), SinkhornIterations, "Sinkhorn needs at least one iteration.");
         if (RmsEpsilon <= 0)
             throw new ArgumentOutOfRangeException(nameof(RmsEpsilon), RmsEpsilon, "The RMS epsilon must be positive.");
+        if (!Enum.IsDefined(Convention))
+            throw new ArgumentOutOfRangeException(nameof(Convention), Convention, "Unknown connection convention.");
+        if (Convention != ConnectionConvention.MhcSpec && Kind != ConnectionKind.Mhc)
+            throw new ArgumentException(
+                $"Convention {Convention} describes mHC connections only, but Kind is {Kind}; use ConnectionConvention.MhcSpec with {Kind}.",
+                nameof(Convention));
     }
 }

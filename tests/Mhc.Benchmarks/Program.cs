@@ -11,6 +11,7 @@ using static TorchSharp.torch;
 // Other suites by name:
 //   -- memory [--quick] [--reuse-allocator]   peak memory of GPT training steps (Memory/MemorySuite.cs)
 //   -- gpt [--quick]                          the GPT trained and sampled end to end, residual vs mHC (Gpt/GptSuite.cs)
+//   -- conventions [--quick]                  MHC-SPEC vs the Megatron-LM and DeepSeek-V4 conventions (Conventions/ConventionSuite.cs)
 if (args.FirstOrDefault() == "memory")
 {
     MemorySuite.Run(args[1..]);
@@ -23,6 +24,11 @@ int warmup = quick ? 1 : 3, rounds = quick ? 3 : 15;
 if (args.Contains("gpt"))
 {
     GptSuite.Run(new BenchmarkSettings(quick, warmup, rounds, reuse));
+    return;
+}
+if (args.Contains("conventions"))
+{
+    Mhc.Benchmarks.Conventions.ConventionSuite.Run(new BenchmarkSettings(quick, warmup, rounds, reuse));
     return;
 }
 torch.manual_seed(0);

@@ -135,7 +135,7 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
             var fc = f.to_type(computeType).contiguous();
             var output = Kind == ConnectionKind.Residual
                 ? mixing.X + fc.unsqueeze(-2)
-                : MhcOps.Merge(mixing.X, mixing.HRes!, mixing.Post!, fc, mixing.Implementation, link);
+                : MhcOps.Merge(mixing.X, mixing.HRes!, mixing.Post!, fc, mixing.Implementation, Options.Convention, link);
             var result = output.to_type(activationType).MoveToOuterDisposeScope();
             tracker?.Produced(result, link);
             return result;
@@ -156,9 +156,10 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
     private Mixing MixMhc(Tensor x, ScalarType computeType, OpsImplementation impl, StreamLink? link)
     {
         var (pre, post, logits) = MhcOps.Coefficients(
-            x, As(phi!, computeType), As(bias!, computeType), As(alpha!, computeType), Options.RmsEpsilon, impl, link);
-        var hRes = MhcOps.Sinkhorn(logits, Options.SinkhornIterations, impl);
-        Recorder?.Record(this, hRes);
+            x, As(phi!, computeType), As(bias!, computeType), As(alpha!, computeType), Options.RmsEpsilon, impl, Options.Convention, link);
+        var hRes = MhcOps.Sinkhorn(logits, Options.SinkhornIterations, impl, Options.Convention);
+        // The probe measures the matrix that mixes the streams, H_resᵀ where the convention transposes it.
+        Recorder?.Record(this, Options.Convention.TransposesResidualMix() ? hRes.transpose(-1, -2) : hRes);
         return new Mixing(x, MhcOps.PreMix(x, pre, impl, link), post, hRes, impl);
     }
 
@@ -219,5 +220,6 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
 
     public override string ToString() =>
         $"HyperConnection({GetName()}: {Kind}, n={Streams}, C={Channels}, layer {LayerIndex}" +
-        (Kind == ConnectionKind.Mhc ? $", t={Options.SinkhornIterations}" : "") + ")";
+        (Kind == ConnectionKind.Mhc ? $", t={Options.SinkhornIterations}" : "") +
+        (Options.Convention != ConnectionConvention.MhcSpec ? $", {Options.Convention} convention" : "") + ")";
 }

@@ -44,9 +44,9 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
 
     /// <summary>
     /// Writes H_pre [tokens, n], H_post [tokens, n], the H_res logits [tokens, n²], and into
-    /// <paramref name="stats"/> ([tokens, m + 1]) each token's p and r. φᵀ comes from <see cref="Transpose"/>.
+    /// <paramref name="stats"/> ([tokens, m + 1]) each token's p and RMS statistic. φᵀ comes from <see cref="Transpose"/>.
     /// </summary>
-    public static void Forward(CoefficientsShape shape, T* x, T* phiT, T* bias, T* alpha, T eps,
+    public static void Forward(CoefficientsShape shape, T* x, T* phiT, T* bias, T* alpha, CoefficientsForm<T> form,
         T* pre, T* post, T* res, T* stats)
     {
         int d = shape.Width, m = shape.Projections, n = shape.N;
@@ -84,12 +84,12 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
                 {
                     long tok = token + t;
                     T* v = (T*)xs + tok * d;
-                    T r = T.Sqrt(VectorMath<T>.Dot(v, v, d) * invWidth + eps);
+                    T statistic = form.Statistic(VectorMath<T>.Dot(v, v, d) * invWidth);
                     T* p = statsBase + tok * (m + 1);
-                    T invR = T.One / r;
+                    T invR = T.One / form.Divisor(statistic);
                     for (int k = 0; k < m; k++)
                         p[k] *= invR;
-                    p[m] = r;
+                    p[m] = statistic;
 
                     T* b = (T*)bs;
                     T* preRow = (T*)preOut + tok * n;
@@ -97,7 +97,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
                     T* resRow = (T*)resOut + tok * n * n;
                     for (int i = 0; i < n; i++)
                     {
-                        preRow[i] = VectorMath<T>.Sigmoid(alphaPre * p[i] + b[i]);
+                        preRow[i] = VectorMath<T>.Sigmoid(alphaPre * p[i] + b[i]) + form.PreOffset;
                         postRow[i] = T.CreateTruncating(2) * VectorMath<T>.Sigmoid(alphaPost * p[n + i] + b[n + i]);
                     }
                     for (int e = 0; e < n * n; e++)
@@ -116,7 +116,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     /// Bias and α gradients are summed per chunk and the partials added in chunk order, so results do
     /// not depend on thread timing.
     /// </summary>
-    public static void ChainToProjections(CoefficientsShape shape, T* bias, T* alpha, T* stats,
+    public static void ChainToProjections(CoefficientsShape shape, CoefficientsForm<T> form, T* bias, T* alpha, T* stats,
         T* gradPre, T* gradPost, T* gradRes, T* gq, T* scale, T* gradBias, T* gradAlpha)
     {
         int m = shape.Projections, n = shape.N;
@@ -133,8 +133,12 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
             T* gB = (T*)partialBase + (long)chunk * partialSize;
             T* gA = gB + m;
             for (long token = start; token < end; token++)
-                ((T*)scaleBase)[token] = ChainToProjections(token, n, m, (T*)statsBase + token * (m + 1), (T*)bs, alphas,
-                    gradients, (T*)gqBase + token * m, gB, gA) * invWidth;
+            {
+                T* p = (T*)statsBase + token * (m + 1);
+                T scaledGradient = ChainToProjections(token, n, m, p, form.Divisor(p[m]), (T*)bs, alphas,
+                    gradients, (T*)gqBase + token * m, gB, gA);
+                ((T*)scaleBase)[token] = form.SlopeFactor(scaledGradient, p[m], invWidth);
+            }
         });
 
         T* sum = partials.Pointer;
@@ -149,12 +153,11 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     /// <summary>
     /// The scalar part of the backward for one token: from the output gradients back through the
     /// sigmoids, α and the 1/r scaling to gq = ∂loss/∂(v·φ), accumulating the bias and α gradients.
-    /// Returns ∂loss/∂r / r, the factor of v in gv.
+    /// Returns ∂loss/∂r · r, from which <see cref="CoefficientsForm{T}.SlopeFactor"/> makes the factor of v in gv.
     /// </summary>
-    private static T ChainToProjections(long token, int n, int m, T* p, T* bias, T[] alphas, OutputGradients gradients,
+    private static T ChainToProjections(long token, int n, int m, T* p, T r, T* bias, T[] alphas, OutputGradients gradients,
         T* gq, T* gradBias, T* gradAlpha)
     {
-        T r = p[m];
         T gr = T.Zero;
         for (int k = 0; k < m; k++)
         {
@@ -166,7 +169,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
             gr -= gp * p[k];
             gq[k] = gp / r;
         }
-        return gr / (r * r);
+        return gr;
     }
 
     /// <summary>Gradients of H_pre, H_post and the H_res logits, [tokens, ·]; null where none arrived.</summary>

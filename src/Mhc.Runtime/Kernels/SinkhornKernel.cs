@@ -94,7 +94,7 @@ internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPoi
 
     /// <summary>Loads <paramref name="lanes"/> row-major matrices into SoA form; unused lanes get zeros.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Gather(T* source, int nn, int lanes, Vector<T>* soa)
+    internal static void Gather(T* source, int nn, int lanes, Vector<T>* soa)
     {
         var flat = (T*)soa;
         int w = Width;
@@ -110,7 +110,7 @@ internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPoi
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Scatter(Vector<T>* soa, int nn, int lanes, T* destination)
+    internal static void Scatter(Vector<T>* soa, int nn, int lanes, T* destination)
     {
         var flat = (T*)soa;
         int w = Width;

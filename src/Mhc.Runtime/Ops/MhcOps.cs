@@ -19,34 +19,40 @@ namespace Mhc.Runtime.Ops;
 /// </remarks>
 public static class MhcOps
 {
-    /// <summary>Sinkhorn–Knopp projection of logits [..., n, n] onto (approximately) doubly stochastic matrices; rows exact.</summary>
-    public static Tensor Sinkhorn(Tensor logits, int iterations, OpsImplementation implementation = OpsImplementation.Fused)
+    /// <summary>
+    /// Sinkhorn–Knopp projection of logits [..., n, n] onto (approximately) doubly stochastic matrices: rows exact
+    /// under MHC-SPEC, columns exact (up to ε) under the Megatron-LM and DeepSeek-V4 conventions.
+    /// </summary>
+    public static Tensor Sinkhorn(Tensor logits, int iterations, OpsImplementation implementation = OpsImplementation.Fused,
+        ConnectionConvention convention = ConnectionConvention.MhcSpec)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
+        RequireKnown(convention);
         RequireRankAtLeast(logits, nameof(logits), 2, "[..., n, n]");
         RequireShape(logits, nameof(logits), Leading(logits, 2, logits.shape[^1], logits.shape[^1]),
             "[..., n, n]: square matrices");
 
         if (implementation == OpsImplementation.Reference)
-            return ReferenceOps.Sinkhorn(logits, iterations);
+            return ReferenceOps.Sinkhorn(logits, iterations, convention);
         RequireFusable((logits, nameof(logits)));
-        return SinkhornFunction.apply(logits, iterations);
+        return SinkhornFunction.apply(logits, iterations, convention);
     }
 
     /// <summary>
     /// Coefficients of Eq. 14–18 from streams x [..., n, C]: H_pre = σ(·) [..., n], H_post = 2σ(·) [..., n],
     /// and the H_res logits [..., n, n] (before Sinkhorn). phi is [n·C, n²+2n] (columns [pre n | post n | res n²]),
-    /// bias [n²+2n], alpha [3] = (α_pre, α_post, α_res).
+    /// bias [n²+2n], alpha [3] = (α_pre, α_post, α_res). The <paramref name="convention"/> decides where the RMS ε
+    /// sits and whether H_pre gets an ε (docs/compat-spec.md §2).
     /// </summary>
     public static (Tensor Pre, Tensor Post, Tensor ResLogits) Coefficients(
         Tensor x, Tensor phi, Tensor bias, Tensor alpha, double rmsEps = 1e-6,
-        OpsImplementation implementation = OpsImplementation.Fused)
-        => Coefficients(x, phi, bias, alpha, rmsEps, implementation, link: null);
+        OpsImplementation implementation = OpsImplementation.Fused, ConnectionConvention convention = ConnectionConvention.MhcSpec)
+        => Coefficients(x, phi, bias, alpha, rmsEps, implementation, convention, link: null);
 
     /// <param name="link">A recompute segment's link: supplies x in the backward instead of the graph keeping it.</param>
-    internal static (Tensor Pre, Tensor Post, Tensor ResLogits) Coefficients(
-        Tensor x, Tensor phi, Tensor bias, Tensor alpha, double rmsEps, OpsImplementation implementation, StreamLink? link)
+    internal static (Tensor Pre, Tensor Post, Tensor ResLogits) Coefficients(Tensor x, Tensor phi, Tensor bias, Tensor alpha,
+        double rmsEps, OpsImplementation implementation, ConnectionConvention convention, StreamLink? link)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(phi);
@@ -58,12 +64,13 @@ public static class MhcOps
         RequireShape(phi, nameof(phi), [n * channels, m], $"[n·C, n²+2n], {sizes}");
         RequireShape(bias, nameof(bias), [m], $"[n²+2n], {sizes}");
         RequireShape(alpha, nameof(alpha), [3], "(α_pre, α_post, α_res)");
+        RequireKnown(convention);
         RequireSameDtype((x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha)));
 
         if (implementation == OpsImplementation.Reference)
-            return ReferenceOps.Coefficients(x, phi, bias, alpha, rmsEps);
+            return ReferenceOps.Coefficients(x, phi, bias, alpha, rmsEps, convention);
         RequireFusable((x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha)));
-        var outputs = CoefficientsFunction.apply(x, phi, bias, alpha, rmsEps, StreamLinks.Argument(link));
+        var outputs = CoefficientsFunction.apply(x, phi, bias, alpha, rmsEps, StreamLinks.Argument(link), convention);
         return (outputs[0], outputs[1], outputs[2]);
     }
 
@@ -86,14 +93,16 @@ public static class MhcOps
     }
 
     /// <summary>
-    /// Res-mix + post-mix + merge in one pass: out[i,:] = Σ_j H_res[i,j]·x[j,:] + H_post[i]·f.
+    /// Res-mix + post-mix + merge in one pass: out[i,:] = Σ_j H_res[i,j]·x[j,:] + H_post[i]·f, or with H_res[j,i]
+    /// under the Megatron-LM and DeepSeek-V4 conventions.
     /// x [..., n, C], hRes [..., n, n], hPost [..., n], f [..., C] → [..., n, C].
     /// </summary>
     public static Tensor Merge(Tensor x, Tensor hRes, Tensor hPost, Tensor branchOutput,
-        OpsImplementation implementation = OpsImplementation.Fused)
-        => Merge(x, hRes, hPost, branchOutput, implementation, link: null);
+        OpsImplementation implementation = OpsImplementation.Fused, ConnectionConvention convention = ConnectionConvention.MhcSpec)
+        => Merge(x, hRes, hPost, branchOutput, implementation, convention, link: null);
 
-    internal static Tensor Merge(Tensor x, Tensor hRes, Tensor hPost, Tensor branchOutput, OpsImplementation implementation, StreamLink? link)
+    internal static Tensor Merge(Tensor x, Tensor hRes, Tensor hPost, Tensor branchOutput, OpsImplementation implementation,
+        ConnectionConvention convention, StreamLink? link)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(hRes);
@@ -105,11 +114,19 @@ public static class MhcOps
         RequireShape(hRes, nameof(hRes), Leading(x, 2, n, n), $"x's leading dims + [n, n], {sizes}");
         RequireShape(hPost, nameof(hPost), Leading(x, 2, n), $"x's leading dims + [n], {sizes}");
         RequireShape(branchOutput, nameof(branchOutput), Leading(x, 2, channels), $"x's leading dims + [C], {sizes}");
+        RequireKnown(convention);
         RequireSameDtype((x, nameof(x)), (hRes, nameof(hRes)), (hPost, nameof(hPost)), (branchOutput, nameof(branchOutput)));
 
         if (implementation == OpsImplementation.Reference)
-            return ReferenceOps.Merge(x, hRes, hPost, branchOutput);
+            return ReferenceOps.Merge(x, hRes, hPost, branchOutput, convention);
         RequireFusable((x, nameof(x)), (hRes, nameof(hRes)), (hPost, nameof(hPost)), (branchOutput, nameof(branchOutput)));
+        // The transposed mix is the same fused merge applied to H_resᵀ (n² values per token, transposed by
+        // libtorch, which also carries its gradient back); a recompute segment re-derives from that operand.
+        if (convention.TransposesResidualMix())
+        {
+            using var transposed = hRes.transpose(-1, -2);
+            return MergeFunction.apply(x, transposed.contiguous(), hPost, branchOutput, StreamLinks.Argument(link));
+        }
         return MergeFunction.apply(x, hRes, hPost, branchOutput, StreamLinks.Argument(link));
     }
 }

@@ -62,6 +62,13 @@ internal static class OpsArguments
         }
     }
 
+    public static void RequireKnown(ConnectionConvention convention)
+    {
+        if (!Enum.IsDefined(convention))
+            throw new ArgumentOutOfRangeException(nameof(convention), convention,
+                $"Unknown connection convention; use one of {string.Join(", ", Enum.GetNames<ConnectionConvention>())}.");
+    }
+
     /// <summary>Number of tokens: the product of the dims before the last <paramref name="trailing"/>.</summary>
     public static long Tokens(Tensor tensor, int trailing)
     {

@@ -6,10 +6,10 @@ namespace Mhc.Runtime.Tests.Monitoring;
 public class AmaxProbeTests
 {
     /// <summary>Pushes every connection parameter far from its init, as long unstable training would.</summary>
-    private static TinyGpt Perturbed(ConnectionKind kind, int seed = 21)
+    private static TinyGpt Perturbed(ConnectionKind kind, int seed = 21, ConnectionConvention convention = ConnectionConvention.MhcSpec)
     {
         manual_seed(seed);
-        var model = new TinyGpt(Models.Small, new HyperConnectionOptions { Kind = kind });
+        var model = new TinyGpt(Models.Small, new HyperConnectionOptions { Kind = kind, Convention = convention });
         using (no_grad())
             foreach (var connection in HyperConnections.Find(model))
                 foreach (var p in connection.parameters())
@@ -32,6 +32,21 @@ public class AmaxProbeTests
             Assert.InRange(c.CompositeForward.Max, 1 - 1e-5, 1 + 1e-5);
             Assert.True(c.Backward.Max >= 1 - 1e-6, "column sums average 1, so the largest is at least 1");
         }
+    }
+
+    /// <summary>
+    /// Under Megatron-LM's convention Sinkhorn ends on columns and the streams are mixed by H_resᵀ: the probe
+    /// measures that matrix, whose rows are the exact ones (up to ε), so the forward gain is again 1.
+    /// </summary>
+    [Fact]
+    public void UnderMegatronsConventionTheProbeMeasuresTheTransposedMix()
+    {
+        using var model = Perturbed(ConnectionKind.Mhc, convention: ConnectionConvention.Megatron);
+        using var tokens = Models.Tokens();
+        var report = AmaxProbe.Measure(model, tokens);
+        foreach (var c in report.Connections)
+            Assert.InRange(c.Forward.Max, 1 - 1e-5, 1 + 1e-5);
+        Assert.Contains(report.Connections, c => c.Backward.Max > 1 + 1e-3);
     }
 
     [Fact]

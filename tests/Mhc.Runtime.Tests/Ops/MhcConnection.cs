@@ -12,13 +12,13 @@ internal sealed record ConnectionResult(Tensor Output, Tensor Pre, Tensor Post, 
 internal static class MhcConnection
 {
     public static ConnectionResult Run(Tensor x, Tensor phi, Tensor bias, Tensor alpha, Tensor w,
-        int iterations, double rmsEps, OpsImplementation implementation)
+        int iterations, double rmsEps, OpsImplementation implementation, ConnectionConvention convention = ConnectionConvention.MhcSpec)
     {
-        var (pre, post, resLogits) = MhcOps.Coefficients(x, phi, bias, alpha, rmsEps, implementation);
-        var hRes = MhcOps.Sinkhorn(resLogits, iterations, implementation);
+        var (pre, post, resLogits) = MhcOps.Coefficients(x, phi, bias, alpha, rmsEps, implementation, convention);
+        var hRes = MhcOps.Sinkhorn(resLogits, iterations, implementation, convention);
         var h = MhcOps.PreMix(x, pre, implementation);
         var f = h.matmul(w).tanh();
-        var output = MhcOps.Merge(x, hRes, post, f, implementation);
+        var output = MhcOps.Merge(x, hRes, post, f, implementation, convention);
         return new ConnectionResult(output, pre, post, hRes);
     }
 }

@@ -42,6 +42,26 @@ public class RecomputeTests
         AssertSameGradients(plain, recomputing);
     }
 
+    [Theory]
+    [InlineData(ConnectionConvention.Megatron)]
+    [InlineData(ConnectionConvention.DeepSeekV4)]
+    public void GradientsAreBitIdenticalToKeepingEveryStateUnderTheCompatibleConventions(ConnectionConvention convention)
+    {
+        var (plain, recomputing) = Pair(ScalarType.Float64, convention);
+        HyperConnections.EnableRecompute(recomputing);
+        using var tokens = Models.Tokens();
+
+        using var plainLoss = Loss(plain, tokens);
+        plainLoss.backward();
+        long before = RecomputeSegment.StatesRecomputed;
+        using var loss = Loss(recomputing, tokens);
+        loss.backward();
+
+        Assert.Equal(8, RecomputeSegment.StatesRecomputed - before);
+        Assert.Equal(plainLoss.item<double>(), loss.item<double>());
+        AssertSameGradients(plain, recomputing);
+    }
+
     [Fact]
     public void TrainingStepsWithRecomputeLeaveNoLiveTensorsBehind()
     {
@@ -285,9 +305,9 @@ public class RecomputeTests
         return RecomputeSegment.StatesRecomputed - before;
     }
 
-    private static (TinyGpt Plain, TinyGpt Recomputing) Pair(ScalarType dtype)
+    private static (TinyGpt Plain, TinyGpt Recomputing) Pair(ScalarType dtype, ConnectionConvention convention = ConnectionConvention.MhcSpec)
     {
-        var options = new HyperConnectionOptions();
+        var options = new HyperConnectionOptions { Convention = convention };
         manual_seed(3);
         var plain = new TinyGpt(Deep, options);
         manual_seed(3);

@@ -13,16 +13,22 @@ namespace Mhc.Runtime.Ops.Fused;
 /// are saved beside the inputs ([tokens, m + 1], tiny next to x) so the backward needs no second pass
 /// of v·φ. The forward is one fused pass over v; the backward fuses the per-token chain rule and leaves
 /// its two matrix products to libtorch's BLAS. An optional sixth argument, a <see cref="StreamLink"/>,
-/// lets a recompute segment supply x in the backward instead of the graph keeping it.
+/// lets a recompute segment supply x in the backward instead of the graph keeping it; the seventh, a
+/// <see cref="ConnectionConvention"/>, selects the formulas.
 /// </summary>
 internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFunction>
 {
     public override string Name => "MhcFusedCoefficients";
 
+    private const string EpsilonKey = "rms-eps", ConventionKey = "convention";
+
     public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
     {
         var (x, phi, bias, alpha) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3]);
         double eps = (double)vars[4];
+        var convention = (ConnectionConvention)vars[6];
+        ctx.save_data(EpsilonKey, eps);
+        ctx.save_data(ConventionKey, convention);
         // Callers often use only some of the three outputs; their missing gradients arrive undefined.
         ctx.set_materialize_grads(false);
 
@@ -34,9 +40,9 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
         var stats = empty([shape.Tokens, shape.StatsPerToken], dtype: x.dtype);
         Tensor[] all = [x, phi, bias, alpha, pre, post, res, stats];
         if (x.dtype == ScalarType.Float32)
-            Forward<float>(all, (float)eps);
+            Forward(all, Form<float>(eps, convention));
         else
-            Forward<double>(all, eps);
+            Forward(all, Form<double>(eps, convention));
         var link = StreamLinks.Borrowing(ctx, vars, 5);
         ctx.save_for_backward(link is null ? [x, phi, bias, alpha, stats] : [phi, bias, alpha, stats]);
         return [pre, post, res];
@@ -47,6 +53,8 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
         GradientHandles.ReleaseReturned();
         Tensor gradX, gradPhi, gradBias, gradAlpha;
         var borrowed = StreamLinks.BorrowInput(ctx, out var link);
+        double eps = (double)ctx.get_data(EpsilonKey);
+        var convention = (ConnectionConvention)ctx.get_data(ConventionKey);
         using (NewDisposeScope())
         {
             var saved = ctx.get_saved_variables();
@@ -62,9 +70,9 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
                 grads[i] = gradOutputs[i] is { IsInvalid: false } g ? g.contiguous() : null;
             Tensor[] buffers = [bias, alpha, stats, gq, scale, gradBias, gradAlpha];
             if (x.dtype == ScalarType.Float32)
-                ChainToProjections<float>(shape, buffers, grads);
+                ChainToProjections(shape, Form<float>(eps, convention), buffers, grads);
             else
-                ChainToProjections<double>(shape, buffers, grads);
+                ChainToProjections(shape, Form<double>(eps, convention), buffers, grads);
 
             // The two products over all tokens are plain GEMMs: the BLAS library beats any hand-written
             // loop at them (about 9× here), so the fused part stops at gq. ∂φ is computed as (gqᵀ·v)ᵀ:
@@ -75,28 +83,32 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
             link?.Release();
         }
         GradientHandles.ReleaseIncoming([.. gradOutputs]);
-        return GradientHandles.HandOver(gradX, gradPhi, gradBias, gradAlpha, null, null);
+        return GradientHandles.HandOver(gradX, gradPhi, gradBias, gradAlpha, null, null, null);
     }
 
     private static CoefficientsShape ShapeOf(Tensor x) => new(OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
 
+    private static CoefficientsForm<T> Form<T>(double rmsEps, ConnectionConvention convention)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => new(T.CreateChecked(rmsEps), convention.RmsEpsilonOutsideRoot(), T.CreateChecked(convention.PreOffset()));
+
     /// <param name="t">x, phi, bias, alpha, then the outputs pre, post, res and the saved stats.</param>
-    /// <param name="eps">The RMS norm's ε.</param>
-    private static unsafe void Forward<T>(Tensor[] t, T eps) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <param name="form">The RMS norm's ε and placement, and H_pre's offset.</param>
+    private static unsafe void Forward<T>(Tensor[] t, CoefficientsForm<T> form) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var shape = ShapeOf(t[0]);
         using var phiT = TransposedPhi<T>(t[1], shape);
         CoefficientsKernel<T>.Forward(shape, TensorMemory.Pointer<T>(t[0]), phiT.Pointer, TensorMemory.Pointer<T>(t[2]),
-            TensorMemory.Pointer<T>(t[3]), eps, TensorMemory.Pointer<T>(t[4]), TensorMemory.Pointer<T>(t[5]),
+            TensorMemory.Pointer<T>(t[3]), form, TensorMemory.Pointer<T>(t[4]), TensorMemory.Pointer<T>(t[5]),
             TensorMemory.Pointer<T>(t[6]), TensorMemory.Pointer<T>(t[7]));
     }
 
     /// <param name="t">bias, alpha, the saved stats, then gq, scale, gradBias and gradAlpha to write.</param>
     /// <param name="grads">Gradients of H_pre, H_post and the H_res logits; null where none arrived.</param>
-    private static unsafe void ChainToProjections<T>(CoefficientsShape shape, Tensor[] t, Tensor?[] grads)
+    private static unsafe void ChainToProjections<T>(CoefficientsShape shape, CoefficientsForm<T> form, Tensor[] t, Tensor?[] grads)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        CoefficientsKernel<T>.ChainToProjections(shape, TensorMemory.Pointer<T>(t[0]), TensorMemory.Pointer<T>(t[1]),
+        CoefficientsKernel<T>.ChainToProjections(shape, form, TensorMemory.Pointer<T>(t[0]), TensorMemory.Pointer<T>(t[1]),
             TensorMemory.Pointer<T>(t[2]), OptionalPointer<T>(grads[0]), OptionalPointer<T>(grads[1]), OptionalPointer<T>(grads[2]),
             TensorMemory.Pointer<T>(t[3]), TensorMemory.Pointer<T>(t[4]), TensorMemory.Pointer<T>(t[5]), TensorMemory.Pointer<T>(t[6]));
     }

@@ -8,24 +8,30 @@ namespace Mhc.Runtime.Ops.Fused;
 
 /// <summary>
 /// Fused Sinkhorn–Knopp: saves only its input logits and recomputes the iterations in the backward
-/// (paper §4.3). Arguments: (logits [..., n, n] contiguous, iterations).
+/// (paper §4.3). Arguments: (logits [..., n, n] contiguous, iterations, the <see cref="ConnectionConvention"/>:
+/// MHC-SPEC's exp start ending on rows, or the softmax start with ε ending on columns of
+/// <see cref="SoftmaxSinkhornKernel{T}"/>).
 /// </summary>
 internal sealed class SinkhornFunction : SingleTensorFunction<SinkhornFunction>
 {
     public override string Name => "MhcFusedSinkhorn";
 
+    private const string SoftmaxKey = "softmax-start";
+
     public override Tensor forward(AutogradContext ctx, params object[] vars)
     {
         var logits = (Tensor)vars[0];
         int iterations = (int)vars[1];
+        bool softmax = ((ConnectionConvention)vars[2]).SinkhornFromSoftmax();
         ctx.save_for_backward([logits]);
         ctx.save_data(nameof(iterations), iterations);
+        ctx.save_data(SoftmaxKey, softmax);
 
         var output = empty_like(logits);
         if (logits.dtype == ScalarType.Float32)
-            Forward<float>(logits, output, iterations);
+            Forward<float>(logits, output, iterations, softmax);
         else
-            Forward<double>(logits, output, iterations);
+            Forward<double>(logits, output, iterations, softmax);
         return output;
     }
 
@@ -33,6 +39,7 @@ internal sealed class SinkhornFunction : SingleTensorFunction<SinkhornFunction>
     {
         GradientHandles.ReleaseReturned();
         int iterations = (int)ctx.get_data(nameof(iterations));
+        bool softmax = (bool)ctx.get_data(SoftmaxKey);
         Tensor gradLogits;
         using (NewDisposeScope())
         {
@@ -40,27 +47,35 @@ internal sealed class SinkhornFunction : SingleTensorFunction<SinkhornFunction>
             var grad = gradOutput.contiguous();
             gradLogits = empty_like(logits).MoveToOuterDisposeScope();
             if (logits.dtype == ScalarType.Float32)
-                Backward<float>(logits, grad, gradLogits, iterations);
+                Backward<float>(logits, grad, gradLogits, iterations, softmax);
             else
-                Backward<double>(logits, grad, gradLogits, iterations);
+                Backward<double>(logits, grad, gradLogits, iterations, softmax);
         }
         GradientHandles.ReleaseIncoming(gradOutput);
-        return GradientHandles.HandOver(gradLogits, null);
+        return GradientHandles.HandOver(gradLogits, null, null);
     }
 
-    private static unsafe void Forward<T>(Tensor logits, Tensor output, int iterations)
+    private static unsafe void Forward<T>(Tensor logits, Tensor output, int iterations, bool softmax)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = (int)logits.shape[^1];
-        SinkhornKernel<T>.Forward(TensorMemory.Pointer<T>(logits), TensorMemory.Pointer<T>(output),
-            OpsArguments.Tokens(logits, 2), n, iterations);
+        long tokens = OpsArguments.Tokens(logits, 2);
+        T* input = TensorMemory.Pointer<T>(logits), result = TensorMemory.Pointer<T>(output);
+        if (softmax)
+            SoftmaxSinkhornKernel<T>.Forward(input, result, tokens, n, iterations, T.CreateChecked(Conventions.Epsilon));
+        else
+            SinkhornKernel<T>.Forward(input, result, tokens, n, iterations);
     }
 
-    private static unsafe void Backward<T>(Tensor logits, Tensor gradOutput, Tensor gradLogits, int iterations)
+    private static unsafe void Backward<T>(Tensor logits, Tensor gradOutput, Tensor gradLogits, int iterations, bool softmax)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = (int)logits.shape[^1];
-        SinkhornKernel<T>.Backward(TensorMemory.Pointer<T>(logits), TensorMemory.Pointer<T>(gradOutput),
-            TensorMemory.Pointer<T>(gradLogits), OpsArguments.Tokens(logits, 2), n, iterations);
+        long tokens = OpsArguments.Tokens(logits, 2);
+        T* input = TensorMemory.Pointer<T>(logits), g = TensorMemory.Pointer<T>(gradOutput), result = TensorMemory.Pointer<T>(gradLogits);
+        if (softmax)
+            SoftmaxSinkhornKernel<T>.Backward(input, g, result, tokens, n, iterations, T.CreateChecked(Conventions.Epsilon));
+        else
+            SinkhornKernel<T>.Backward(input, g, result, tokens, n, iterations);
     }
 }

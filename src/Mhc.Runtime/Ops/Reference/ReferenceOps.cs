@@ -9,8 +9,10 @@ namespace Mhc.Runtime.Ops.Reference;
 /// </summary>
 internal static class ReferenceOps
 {
-    public static Tensor Sinkhorn(Tensor logits, int iterations)
+    public static Tensor Sinkhorn(Tensor logits, int iterations, ConnectionConvention convention)
     {
+        if (convention.SinkhornFromSoftmax())
+            return SoftmaxSinkhorn(logits, iterations);
         using var scope = NewDisposeScope();
         // Shifting each column by its own maximum is exact (the first step normalises columns, which
         // cancels any per-column factor) and leaves every column an entry of 1, so exp cannot empty one.
@@ -20,6 +22,24 @@ internal static class ReferenceOps
         {
             m = m * SafeReciprocal(m.sum(-2L, keepdim: true));
             m = m * SafeReciprocal(m.sum(-1L, keepdim: true));
+        }
+        return m.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Megatron-LM's and DeepSeek-V4's Sinkhorn (docs/compat-spec.md §3): a row softmax plus ε, columns, then
+    /// t − 1 rounds of rows and columns, each dividing by its sum + ε, so it ends on columns.
+    /// </summary>
+    private static Tensor SoftmaxSinkhorn(Tensor logits, int iterations)
+    {
+        using var scope = NewDisposeScope();
+        const double eps = Conventions.Epsilon;
+        var m = logits.softmax(-1) + eps;
+        m = m / (m.sum(-2L, keepdim: true) + eps);
+        for (int t = 1; t < iterations; t++)
+        {
+            m = m / (m.sum(-1L, keepdim: true) + eps);
+            m = m / (m.sum(-2L, keepdim: true) + eps);
         }
         return m.MoveToOuterDisposeScope();
     }
@@ -41,20 +61,23 @@ internal static class ReferenceOps
     }
 
     public static (Tensor Pre, Tensor Post, Tensor ResLogits) Coefficients(
-        Tensor x, Tensor phi, Tensor bias, Tensor alpha, double rmsEps)
+        Tensor x, Tensor phi, Tensor bias, Tensor alpha, double rmsEps, ConnectionConvention convention)
     {
         using var scope = NewDisposeScope();
         long n = x.shape[^2];
         long[] leading = x.shape[..^2];
         var v = x.reshape([.. leading, -1]);
-        var r = (v.square().mean([-1L], keepdim: true) + rmsEps).sqrt();
+        // Megatron-LM: r = ‖v‖/√(nC) + ε; MHC-SPEC and DeepSeek-V4: r = sqrt(mean(v²) + ε).
+        var r = convention.RmsEpsilonOutsideRoot()
+            ? v.norm(-1, keepdim: true) / Math.Sqrt(v.shape[^1]) + rmsEps
+            : (v.square().mean([-1L], keepdim: true) + rmsEps).sqrt();
         var p = v.matmul(phi) / r;
 
         var zPre = alpha[0] * p.narrow(-1, 0, n) + bias.narrow(0, 0, n);
         var zPost = alpha[1] * p.narrow(-1, n, n) + bias.narrow(0, n, n);
         var zRes = alpha[2] * p.narrow(-1, 2 * n, n * n) + bias.narrow(0, 2 * n, n * n);
 
-        var pre = zPre.sigmoid();
+        var pre = zPre.sigmoid() + convention.PreOffset();
         var post = 2.0 * zPost.sigmoid();
         var res = zRes.reshape([.. leading, n, n]);
         return (pre.MoveToOuterDisposeScope(), post.MoveToOuterDisposeScope(), res.MoveToOuterDisposeScope());
@@ -66,10 +89,11 @@ internal static class ReferenceOps
         return (hPre.unsqueeze(-1) * x).sum(-2L).MoveToOuterDisposeScope();
     }
 
-    public static Tensor Merge(Tensor x, Tensor hRes, Tensor hPost, Tensor branchOutput)
+    public static Tensor Merge(Tensor x, Tensor hRes, Tensor hPost, Tensor branchOutput, ConnectionConvention convention)
     {
         using var scope = NewDisposeScope();
-        var mixed = hRes.matmul(x) + hPost.unsqueeze(-1) * branchOutput.unsqueeze(-2);
+        var mix = convention.TransposesResidualMix() ? hRes.transpose(-1, -2) : hRes;
+        var mixed = mix.matmul(x) + hPost.unsqueeze(-1) * branchOutput.unsqueeze(-2);
         return mixed.MoveToOuterDisposeScope();
     }
 }
