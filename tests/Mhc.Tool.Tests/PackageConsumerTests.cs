@@ -20,19 +20,7 @@ public sealed class PackageConsumerTests : IDisposable
     {
         Directory.Delete(_root, recursive: true);
         // Restore copied this run's one-off version of each package into the global packages folder; take it out again.
-        var folder = GlobalPackagesFolder();
-        if (string.IsNullOrEmpty(folder)) return;
-        foreach (var package in new[] { "mhc.runtime", "mhc.analyzers", "mhc.tool" })
-        {
-            var cached = Path.Combine(folder, package, _version.ToLowerInvariant());
-            if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true);
-        }
-    }
-
-    private static string? GlobalPackagesFolder()
-    {
-        var (code, listing) = ProcessRunner.RunAsync("dotnet", Path.GetTempPath(), "nuget", "locals", "global-packages", "--list").GetAwaiter().GetResult();
-        return code == 0 ? listing.Split(':', 2).ElementAtOrDefault(1)?.Trim() : null;
+        PackageCache.Evict(_version, "Mhc.Runtime", "Mhc.Analyzers", "Mhc.Tool");
     }
 
     /// <summary>A console project that references nothing but TorchSharp.</summary>
@@ -112,7 +100,7 @@ public sealed class PackageConsumerTests : IDisposable
         // The one-off version was in no cache, so the restore that convert ran to check the project found
         // the packages in a source, and NuGet noted which: the folder the tool's nuget.config names.
         foreach (var id in new[] { "mhc.runtime", "mhc.analyzers" })
-            using (var metadata = JsonDocument.Parse(File.ReadAllText(Path.Combine(GlobalPackagesFolder()!, id, version.ToLowerInvariant(), ".nupkg.metadata"))))
+            using (var metadata = JsonDocument.Parse(File.ReadAllText(Path.Combine(PackageCache.GlobalPackagesFolder()!, id, version.ToLowerInvariant(), ".nupkg.metadata"))))
                 Assert.Equal(Path.Combine(app, "mhc-packages"), Path.TrimEndingDirectorySeparator(metadata.RootElement.GetProperty("source").GetString()!));
 
         var rebuild = await ProcessRunner.RunOrFailAsync("dotnet", app, "build");
