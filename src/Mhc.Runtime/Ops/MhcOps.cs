@@ -1,3 +1,4 @@
+using Mhc.Runtime.Gpu.Functions;
 using Mhc.Runtime.Ops.Fused;
 using Mhc.Runtime.Ops.Reference;
 using Mhc.Runtime.Recompute;
@@ -30,6 +31,8 @@ public static class MhcOps
 
         if (implementation == OpsImplementation.Reference)
             return ReferenceOps.Sinkhorn(logits, iterations);
+        if (implementation == OpsImplementation.Device)
+            return DeviceSinkhornFunction.apply(RequireDeviceKernels(logits, (logits, nameof(logits))), iterations);
         RequireFusable((logits, nameof(logits)));
         return SinkhornFunction.apply(logits, iterations);
     }
@@ -62,9 +65,16 @@ public static class MhcOps
 
         if (implementation == OpsImplementation.Reference)
             return ReferenceOps.Coefficients(x, phi, bias, alpha, rmsEps);
-        RequireFusable((x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha)));
-        var outputs = CoefficientsFunction.apply(x, phi, bias, alpha, rmsEps, StreamLinks.Argument(link));
+        var outputs = implementation == OpsImplementation.Device
+            ? DeviceCoefficientsFunction.apply(RequireDeviceKernels(x, (x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha))), phi, bias, alpha, rmsEps)
+            : FusedCoefficients(x, phi, bias, alpha, rmsEps, link);
         return (outputs[0], outputs[1], outputs[2]);
+    }
+
+    private static List<Tensor> FusedCoefficients(Tensor x, Tensor phi, Tensor bias, Tensor alpha, double rmsEps, StreamLink? link)
+    {
+        RequireFusable((x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha)));
+        return CoefficientsFunction.apply(x, phi, bias, alpha, rmsEps, StreamLinks.Argument(link));
     }
 
     /// <summary>Pre-mix h = Σ_i H_pre[i]·x[i,:]: x [..., n, C], hPre [..., n] → [..., C].</summary>
@@ -81,6 +91,8 @@ public static class MhcOps
 
         if (implementation == OpsImplementation.Reference)
             return ReferenceOps.PreMix(x, hPre);
+        if (implementation == OpsImplementation.Device)
+            return DevicePreMixFunction.apply(RequireDeviceKernels(x, (x, nameof(x)), (hPre, nameof(hPre))), hPre);
         RequireFusable((x, nameof(x)), (hPre, nameof(hPre)));
         return PreMixFunction.apply(x, hPre, StreamLinks.Argument(link));
     }
@@ -109,6 +121,10 @@ public static class MhcOps
 
         if (implementation == OpsImplementation.Reference)
             return ReferenceOps.Merge(x, hRes, hPost, branchOutput);
+        if (implementation == OpsImplementation.Device)
+            return DeviceMergeFunction.apply(
+                RequireDeviceKernels(x, (x, nameof(x)), (hRes, nameof(hRes)), (hPost, nameof(hPost)), (branchOutput, nameof(branchOutput))),
+                hRes, hPost, branchOutput);
         RequireFusable((x, nameof(x)), (hRes, nameof(hRes)), (hPost, nameof(hPost)), (branchOutput, nameof(branchOutput)));
         return MergeFunction.apply(x, hRes, hPost, branchOutput, StreamLinks.Argument(link));
     }
