@@ -17,7 +17,7 @@ namespace Mhc.Runtime.Gpu;
 /// </summary>
 internal sealed class DeviceRuntime
 {
-    private static readonly Lazy<Context> SharedContext = new(() => Context.Create(b => b.CPU().Cuda().EnableAlgorithms()));
+    private static readonly Lazy<Context> SharedContext = new(CreateContext);
     private static readonly Lazy<DeviceRuntime> Host = new(CreateHost);
     private static readonly Dictionary<int, DeviceRuntime> Cuda = [];
 
@@ -61,6 +61,9 @@ internal sealed class DeviceRuntime
     {
         if (Synchronous) Kernels.Stream.Synchronize();
     }
+
+    /// <summary>An ILGPU context with the CPU and CUDA back ends and the algorithms library (XMath on PTX).</summary>
+    public static Context CreateContext() => Context.Create(b => b.CPU().Cuda().EnableAlgorithms());
 
     private static DeviceRuntime CreateHost()
     {

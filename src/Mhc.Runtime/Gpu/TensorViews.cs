@@ -61,11 +61,13 @@ internal sealed class HostTensorViews(Accelerator accelerator) : TensorViews
 /// </summary>
 internal sealed class DeviceTensorViews(MemoryBuffer origin) : TensorViews
 {
-    public override ArrayView<float> Of(Tensor tensor)
+    public override ArrayView<float> Of(Tensor tensor) => At(origin, Address(tensor), tensor.numel());
+
+    /// <summary>A view of <paramref name="length"/> floats at a device address in the accelerator's context.</summary>
+    public static ArrayView<float> At(MemoryBuffer origin, long address, long length)
     {
-        long address = Address(tensor);
         if (address % sizeof(float) != 0)
-            throw new ArgumentException($"A tensor's data at 0x{address:x} is not 4-byte aligned; the device kernels need aligned float32 data.");
-        return new ArrayView<float>(origin, address / sizeof(float), tensor.numel());
+            throw new ArgumentException($"Device data at 0x{address:x} is not 4-byte aligned; the device kernels need aligned float32 data.");
+        return new ArrayView<float>(origin, address / sizeof(float), length);
     }
 }
