@@ -57,14 +57,19 @@ internal sealed class DeviceKernels
 
     public AcceleratorStream Stream { get; }
 
-    private static Index1D Threads(long count) => count <= int.MaxValue
-        ? new Index1D((int)count)
-        : throw new NotSupportedException($"A device kernel would need {count} threads; the kernels take at most {int.MaxValue} per launch (split the batch).");
+    /// <summary>Launches a kernel over <paramref name="count"/> threads; none for an empty batch (a CUDA grid cannot be empty).</summary>
+    private static void Launch(long count, Action<Index1D> launch)
+    {
+        if (count > int.MaxValue)
+            throw new NotSupportedException($"A device kernel would need {count} threads; the kernels take at most {int.MaxValue} per launch (split the batch).");
+        if (count > 0)
+            launch(new Index1D((int)count));
+    }
 
     /// <summary>Outputs pre, post [T, n], resLogits [T, n²]; saves p [T, m] and r [T].</summary>
     public void Coefficients(KernelSizes s, ArrayView<float> x, ArrayView<float> phi, ArrayView<float> bias, ArrayView<float> alpha,
         ArrayView<float> pre, ArrayView<float> post, ArrayView<float> resLogits, ArrayView<float> projections, ArrayView<float> rms) =>
-        _coefficients(Stream, Threads((long)s.Tokens * s.Projections), s, x, phi, bias, alpha, pre, post, resLogits, projections, rms);
+        Launch((long)s.Tokens * s.Projections, threads => _coefficients(Stream, threads, s, x, phi, bias, alpha, pre, post, resLogits, projections, rms));
 
     /// <remarks>The last four views are scratch: three [T, m] (∂z, ∂z·p, ∂(v·φ)) and one [m].</remarks>
     public void CoefficientsBackward(KernelSizes s, ArrayView<float> x, ArrayView<float> phi, ArrayView<float> alpha,
@@ -74,39 +79,39 @@ internal sealed class DeviceKernels
         ArrayView<float> gradZ, ArrayView<float> gradZTimesP, ArrayView<float> gradDot, ArrayView<float> columnAlphaSums)
     {
         long perToken = (long)s.Tokens * s.Projections;
-        _coefficientsChain(Stream, Threads(perToken), s, alpha, pre, post, gradPre, gradPost, gradRes, projections, rms, gradZ, gradZTimesP, gradDot);
-        _coefficientsGradX(Stream, Threads((long)s.Tokens * s.Width), s, x, phi, projections, rms, gradDot, gradX);
-        _coefficientsGradPhi(Stream, Threads((long)s.Width * s.Projections), s, x, gradDot, gradPhi);
-        _coefficientsGradBias(Stream, Threads(s.Projections), s, gradZ, gradZTimesP, gradBias, columnAlphaSums);
-        _coefficientsGradAlpha(Stream, Threads(3), s, columnAlphaSums, gradAlpha);
+        Launch(perToken, threads => _coefficientsChain(Stream, threads, s, alpha, pre, post, gradPre, gradPost, gradRes, projections, rms, gradZ, gradZTimesP, gradDot));
+        Launch((long)s.Tokens * s.Width, threads => _coefficientsGradX(Stream, threads, s, x, phi, projections, rms, gradDot, gradX));
+        Launch((long)s.Width * s.Projections, threads => _coefficientsGradPhi(Stream, threads, s, x, gradDot, gradPhi));
+        Launch(s.Projections, threads => _coefficientsGradBias(Stream, threads, s, gradZ, gradZTimesP, gradBias, columnAlphaSums));
+        Launch(3, threads => _coefficientsGradAlpha(Stream, threads, s, columnAlphaSums, gradAlpha));
     }
 
     public void Sinkhorn(KernelSizes s, ArrayView<float> logits, ArrayView<float> output) =>
-        _sinkhorn(Stream, Threads(s.Tokens), s, logits, output);
+        Launch(s.Tokens, threads => _sinkhorn(Stream, threads, s, logits, output));
 
     /// <param name="scratch">[T, 2·iterations, 2n].</param>
     public void SinkhornBackward(KernelSizes s, ArrayView<float> logits, ArrayView<float> gradOutput, ArrayView<float> gradLogits, ArrayView<float> scratch) =>
-        _sinkhornBackward(Stream, Threads(s.Tokens), s, logits, gradOutput, gradLogits, scratch);
+        Launch(s.Tokens, threads => _sinkhornBackward(Stream, threads, s, logits, gradOutput, gradLogits, scratch));
 
     public static long SinkhornScratchLength(KernelSizes s) => (long)s.Tokens * 2 * s.Iterations * 2 * s.Streams;
 
     public void PreMix(KernelSizes s, ArrayView<float> x, ArrayView<float> pre, ArrayView<float> h) =>
-        _preMix(Stream, Threads((long)s.Tokens * s.Channels), s, x, pre, h);
+        Launch((long)s.Tokens * s.Channels, threads => _preMix(Stream, threads, s, x, pre, h));
 
     public void PreMixBackward(KernelSizes s, ArrayView<float> x, ArrayView<float> pre, ArrayView<float> gradH,
         ArrayView<float> gradX, ArrayView<float> gradPre)
     {
-        _preMixGradX(Stream, Threads((long)s.Tokens * s.Channels), s, pre, gradH, gradX);
-        _preMixGradPre(Stream, Threads((long)s.Tokens * s.Streams), s, x, gradH, gradPre);
+        Launch((long)s.Tokens * s.Channels, threads => _preMixGradX(Stream, threads, s, pre, gradH, gradX));
+        Launch((long)s.Tokens * s.Streams, threads => _preMixGradPre(Stream, threads, s, x, gradH, gradPre));
     }
 
     public void Merge(KernelSizes s, ArrayView<float> x, ArrayView<float> res, ArrayView<float> post, ArrayView<float> f, ArrayView<float> output) =>
-        _merge(Stream, Threads((long)s.Tokens * s.Channels), s, x, res, post, f, output);
+        Launch((long)s.Tokens * s.Channels, threads => _merge(Stream, threads, s, x, res, post, f, output));
 
     public void MergeBackward(KernelSizes s, ArrayView<float> x, ArrayView<float> res, ArrayView<float> post, ArrayView<float> f,
         ArrayView<float> grad, ArrayView<float> gradX, ArrayView<float> gradRes, ArrayView<float> gradPost, ArrayView<float> gradF)
     {
-        _mergeGradInputs(Stream, Threads((long)s.Tokens * s.Channels), s, res, post, grad, gradX, gradF);
-        _mergeGradCoefficients(Stream, Threads((long)s.Tokens * s.Streams), s, x, f, grad, gradRes, gradPost);
+        Launch((long)s.Tokens * s.Channels, threads => _mergeGradInputs(Stream, threads, s, res, post, grad, gradX, gradF));
+        Launch((long)s.Tokens * s.Streams, threads => _mergeGradCoefficients(Stream, threads, s, x, f, grad, gradRes, gradPost));
     }
 }

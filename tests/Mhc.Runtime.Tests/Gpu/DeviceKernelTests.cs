@@ -68,6 +68,17 @@ public class DeviceKernelTests
     }
 
     [Fact]
+    public void AnEmptyBatchLaunchesNothingAndGivesZeroParameterGradients()
+    {
+        using var scope = NewDisposeScope();
+        var inputs = Inputs.Make([0], 2, 5, seed: 3);
+        var result = Run(inputs, OpsImplementation.Device);
+        Assert.Equal([0L, 2, 5], result.Output.shape);
+        Assert.All(Values(inputs.Phi.grad!), g => Assert.Equal(0.0, g));
+        Assert.All(Values(inputs.Alpha.grad!), g => Assert.Equal(0.0, g));
+    }
+
+    [Fact]
     public void GradientsAreBitIdenticalFromRunToRun()
     {
         using var scope = NewDisposeScope();
