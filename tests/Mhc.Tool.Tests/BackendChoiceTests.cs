@@ -13,30 +13,11 @@ namespace Mhc.Tool.Tests;
 /// </summary>
 public sealed class BackendChoiceTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("mhc-backend-").FullName;
-    private readonly string _version = "0.1.0-backendtest." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
+    private readonly OneOffPackages _packages = new("backend", "Mhc.Runtime");
 
-    public void Dispose()
-    {
-        Directory.Delete(_root, recursive: true);
-        PackageCache.Evict(_version, "Mhc.Runtime");
-    }
+    public void Dispose() => _packages.Dispose();
 
-    private string ConsumerProject => $"""
-        <Project Sdk="Microsoft.NET.Sdk">
-          <PropertyGroup>
-            <OutputType>Exe</OutputType>
-            <TargetFramework>net10.0</TargetFramework>
-            <ImplicitUsings>enable</ImplicitUsings>
-            <NoWarn>NU1603</NoWarn>
-          </PropertyGroup>
-          <ItemGroup>
-            <PackageReference Include="TorchSharp" Version="0.107.0" />
-            <PackageReference Include="libtorch-cpu" Version="2.10.0" />
-            <PackageReference Include="Mhc.Runtime" Version="{_version}" />
-          </ItemGroup>
-        </Project>
-        """;
+    private string ConsumerProject => ConsoleProject.Referencing(("TorchSharp", "0.107.0"), ("libtorch-cpu", "2.10.0"), ("Mhc.Runtime", _packages.Version));
 
     // At init, on identical streams, a connection computes x + F(x) (MHC-SPEC §5); the backward must run too.
     private const string Program = """
@@ -60,14 +41,14 @@ public sealed class BackendChoiceTests : IDisposable
     public async Task AProjectOnTorchSharpAndLibtorchCpuRunsMhcRuntimeWithoutASecondBackend()
     {
         var repo = SampleProject.RepositoryRoot();
-        var feed = Path.Combine(_root, "feed");
+        var feed = Path.Combine(_packages.Root, "feed");
         await ProcessRunner.RunOrFailAsync("dotnet", repo, "pack", Path.Combine(repo, "src/Mhc.Runtime/Mhc.Runtime.csproj"), "-o", feed,
-            "--artifacts-path", Path.Combine(_root, "artifacts"), $"-p:Version={_version}");
+            "--artifacts-path", Path.Combine(_packages.Root, "artifacts"), $"-p:Version={_packages.Version}");
 
-        var package = Path.Combine(feed, $"Mhc.Runtime.{_version}.nupkg");
+        var package = Path.Combine(feed, $"Mhc.Runtime.{_packages.Version}.nupkg");
         Assert.Equal(["TorchSharp"], PackageDependencies(package));
 
-        var app = Path.Combine(_root, "app");
+        var app = Path.Combine(_packages.Root, "app");
         Directory.CreateDirectory(app);
         File.WriteAllText(Path.Combine(app, "Consumer.csproj"), ConsumerProject);
         File.WriteAllText(Path.Combine(app, "Program.cs"), Program);

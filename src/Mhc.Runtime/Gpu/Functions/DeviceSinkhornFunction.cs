@@ -1,23 +1,24 @@
-using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
 
 namespace Mhc.Runtime.Gpu.Functions;
 
-/// <summary>Sinkhorn on the tensors' device; saves only the logits and recomputes in the backward. Arguments: (logits, iterations).</summary>
+/// <summary>
+/// Sinkhorn on the tensors' device: the graph keeps only the logits, and the backward kernel recomputes
+/// the iterations. Arguments: (logits [..., n, n], iterations).
+/// </summary>
 internal sealed class DeviceSinkhornFunction : SingleTensorFunction<DeviceSinkhornFunction>
 {
     public override string Name => "MhcDeviceSinkhorn";
 
     public override Tensor forward(AutogradContext ctx, params object[] vars)
     {
-        var logits = (Tensor)vars[0];
-        int iterations = (int)vars[1];
-        ctx.save_for_backward([logits]);
-        ctx.save_data(nameof(iterations), iterations);
+        var (logits, iterations) = ((Tensor)vars[0], (int)vars[1]);
         var output = empty_like(logits);
-        using var launch = new DeviceLaunch(logits);
-        launch.Kernels.Sinkhorn(DeviceLaunch.Sizes(logits, iterations), launch[logits], launch[output]);
+        using (var launch = new DeviceLaunch(logits))
+            launch.Kernels.Sinkhorn(DeviceLaunch.Sizes(logits, iterations), launch[logits], launch[output]);
+        ctx.save_data(nameof(iterations), iterations);
+        ctx.save_for_backward([logits]);
         return output;
     }
 
