@@ -13,42 +13,14 @@ namespace Mhc.Tool.Tests;
 /// </summary>
 public sealed class PackageConsumerTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("mhc-packages-").FullName;
-    private readonly string _version = "0.1.0-pkgtest." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
+    private readonly OneOffPackages _packages = new("pkg", "Mhc.Runtime", "Mhc.Analyzers", "Mhc.Tool");
+    private string Root => _packages.Root;
+    private string Version => _packages.Version;
 
-    public void Dispose()
-    {
-        Directory.Delete(_root, recursive: true);
-        // Restore copied this run's one-off version of each package into the global packages folder; take it out again.
-        var folder = GlobalPackagesFolder();
-        if (string.IsNullOrEmpty(folder)) return;
-        foreach (var package in new[] { "mhc.runtime", "mhc.analyzers", "mhc.tool" })
-        {
-            var cached = Path.Combine(folder, package, _version.ToLowerInvariant());
-            if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true);
-        }
-    }
-
-    private static string? GlobalPackagesFolder()
-    {
-        var (code, listing) = ProcessRunner.RunAsync("dotnet", Path.GetTempPath(), "nuget", "locals", "global-packages", "--list").GetAwaiter().GetResult();
-        return code == 0 ? listing.Split(':', 2).ElementAtOrDefault(1)?.Trim() : null;
-    }
+    public void Dispose() => _packages.Dispose();
 
     /// <summary>A console project that references nothing but TorchSharp.</summary>
-    private const string ConsumerProject = """
-        <Project Sdk="Microsoft.NET.Sdk">
-          <PropertyGroup>
-            <OutputType>Exe</OutputType>
-            <TargetFramework>net10.0</TargetFramework>
-            <ImplicitUsings>enable</ImplicitUsings>
-            <NoWarn>NU1603</NoWarn>
-          </PropertyGroup>
-          <ItemGroup>
-            <PackageReference Include="TorchSharp-cpu" Version="0.107.0" />
-          </ItemGroup>
-        </Project>
-        """;
+    private static readonly string ConsumerProject = ConsoleProject.Referencing(("TorchSharp-cpu", "0.107.0"));
 
     private const string Program = """
         using System.Globalization;
@@ -66,15 +38,15 @@ public sealed class PackageConsumerTests : IDisposable
     public async Task TheInstalledToolConvertsAFreshProjectThatThenBuildsAsItIsAndComputesTheSameOutput()
     {
         var repo = SampleProject.RepositoryRoot();
-        var version = _version;
-        var feed = Path.Combine(_root, "feed");
+        var version = Version;
+        var feed = Path.Combine(Root, "feed");
         await ProcessRunner.RunOrFailAsync("dotnet", repo, "pack", Path.Combine(repo, "src/Mhc.Tool/Mhc.Tool.csproj"), "-o", feed,
-            "--artifacts-path", Path.Combine(_root, "artifacts"), $"-p:Version={version}");
+            "--artifacts-path", Path.Combine(Root, "artifacts"), $"-p:Version={version}");
         Assert.Equal(
             new[] { "Mhc.Analyzers", "Mhc.Runtime", "Mhc.Tool" }.Select(id => $"{id}.{version}.nupkg"),
             Directory.GetFiles(feed).Select(Path.GetFileName).Order(StringComparer.Ordinal));
 
-        var app = Path.Combine(_root, "app");
+        var app = Path.Combine(Root, "app");
         Directory.CreateDirectory(app);
         File.WriteAllText(Path.Combine(app, "Consumer.csproj"), ConsumerProject);
         // MHC0001 is informational; raise it so that a site left unconverted would show in the build output.
@@ -86,13 +58,13 @@ public sealed class PackageConsumerTests : IDisposable
         // wants (Debian 12); the fix for that comes with Mhc.Runtime. For the run of the original, the
         // package's own build file is imported from outside the project, which thus references nothing
         // but TorchSharp until the tool converts it.
-        var runtimePackage = Path.Combine(_root, "runtime-package");
+        var runtimePackage = Path.Combine(Root, "runtime-package");
         ZipFile.ExtractToDirectory(Path.Combine(feed, $"Mhc.Runtime.{version}.nupkg"), runtimePackage);
         await ProcessRunner.RunOrFailAsync("dotnet", app, "build",
             $"-p:CustomAfterMicrosoftCommonTargets={Path.Combine(runtimePackage, "buildTransitive", "Mhc.Runtime.targets")}");
         var original = Output(await ProcessRunner.RunOrFailAsync("dotnet", app, "run", "--no-build"));
 
-        var tools = Path.Combine(_root, "tools");
+        var tools = Path.Combine(Root, "tools");
         await ProcessRunner.RunOrFailAsync("dotnet", app, "tool", "install", "Mhc.Tool", "--version", version,
             "--tool-path", tools, "--add-source", feed);
         var (code, convert) = await ProcessRunner.RunAsync(Path.Combine(tools, "dotnet-mhc"), app, "convert", app, "-q");
@@ -112,7 +84,7 @@ public sealed class PackageConsumerTests : IDisposable
         // The one-off version was in no cache, so the restore that convert ran to check the project found
         // the packages in a source, and NuGet noted which: the folder the tool's nuget.config names.
         foreach (var id in new[] { "mhc.runtime", "mhc.analyzers" })
-            using (var metadata = JsonDocument.Parse(File.ReadAllText(Path.Combine(GlobalPackagesFolder()!, id, version.ToLowerInvariant(), ".nupkg.metadata"))))
+            using (var metadata = JsonDocument.Parse(File.ReadAllText(Path.Combine(PackageCache.GlobalPackagesFolder()!, id, version.ToLowerInvariant(), ".nupkg.metadata"))))
                 Assert.Equal(Path.Combine(app, "mhc-packages"), Path.TrimEndingDirectorySeparator(metadata.RootElement.GetProperty("source").GetString()!));
 
         var rebuild = await ProcessRunner.RunOrFailAsync("dotnet", app, "build");

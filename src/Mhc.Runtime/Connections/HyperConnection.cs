@@ -107,8 +107,7 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
         StreamShape.RequireStreams(streams, Streams, Channels, nameof(streams));
         var activationType = streams.dtype;
         var computeType = StreamShape.ComputeType(activationType, nameof(streams));
-        // The fused kernels are CPU kernels; tensors elsewhere take the reference composition.
-        var impl = streams.device_type == DeviceType.CPU ? Options.Implementation : OpsImplementation.Reference;
+        var impl = ImplementationFor(streams, computeType);
         var tracker = StreamTracker.Current;
         var link = tracker?.Join(this, streams, impl == OpsImplementation.Fused);
 
@@ -193,6 +192,19 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
                 $"The branch of connection '{GetName()}' returned {StreamShape.Format(f.shape)}, but it must return the shape it was given, " +
                 $"{StreamShape.Format(h.shape)} (one stream of width {Channels}). A branch that changes the width cannot be hyper-connected.");
         return f;
+    }
+
+    /// <summary>
+    /// The fused CPU kernels for CPU tensors; for CUDA tensors the device kernels where they apply (float32
+    /// mappings, n ≤ 8, MHC-SPEC's convention, when the fused path is chosen); the reference composition everywhere else.
+    /// </summary>
+    private OpsImplementation ImplementationFor(Tensor streams, ScalarType computeType)
+    {
+        if (streams.device_type == DeviceType.CPU || Options.Implementation == OpsImplementation.Reference)
+            return Options.Implementation;
+        bool deviceKernels = streams.device_type == DeviceType.CUDA && computeType == ScalarType.Float32
+            && Streams <= Gpu.Kernels.KernelSizes.MaxStreams && Options.Convention == ConnectionConvention.MhcSpec;
+        return deviceKernels ? OpsImplementation.Device : OpsImplementation.Reference;
     }
 
     private static Tensor As(Tensor parameter, ScalarType type) => parameter.dtype == type ? parameter : parameter.to_type(type);

@@ -1,3 +1,4 @@
+using Mhc.Runtime.Gpu.Functions;
 using Mhc.Runtime.Ops.Fused;
 using Mhc.Runtime.Ops.Reference;
 using Mhc.Runtime.Recompute;
@@ -35,6 +36,8 @@ public static class MhcOps
 
         if (implementation == OpsImplementation.Reference)
             return ReferenceOps.Sinkhorn(logits, iterations, convention);
+        if (implementation == OpsImplementation.Device)
+            return DeviceSinkhornFunction.apply(RequireDeviceKernels(logits, convention, (logits, nameof(logits))), iterations);
         RequireFusable((logits, nameof(logits)));
         return SinkhornFunction.apply(logits, iterations, convention);
     }
@@ -69,9 +72,16 @@ public static class MhcOps
 
         if (implementation == OpsImplementation.Reference)
             return ReferenceOps.Coefficients(x, phi, bias, alpha, rmsEps, convention);
-        RequireFusable((x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha)));
-        var outputs = CoefficientsFunction.apply(x, phi, bias, alpha, rmsEps, StreamLinks.Argument(link), convention);
+        var outputs = implementation == OpsImplementation.Device
+            ? DeviceCoefficientsFunction.apply(RequireDeviceKernels(x, convention, (x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha))), phi, bias, alpha, rmsEps)
+            : FusedCoefficients(x, phi, bias, alpha, rmsEps, convention, link);
         return (outputs[0], outputs[1], outputs[2]);
+    }
+
+    private static List<Tensor> FusedCoefficients(Tensor x, Tensor phi, Tensor bias, Tensor alpha, double rmsEps, ConnectionConvention convention, StreamLink? link)
+    {
+        RequireFusable((x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha)));
+        return CoefficientsFunction.apply(x, phi, bias, alpha, rmsEps, StreamLinks.Argument(link), convention);
     }
 
     /// <summary>Pre-mix h = Σ_i H_pre[i]·x[i,:]: x [..., n, C], hPre [..., n] → [..., C].</summary>
@@ -88,6 +98,8 @@ public static class MhcOps
 
         if (implementation == OpsImplementation.Reference)
             return ReferenceOps.PreMix(x, hPre);
+        if (implementation == OpsImplementation.Device)
+            return DevicePreMixFunction.apply(RequireDeviceKernels(x, ConnectionConvention.MhcSpec, (x, nameof(x)), (hPre, nameof(hPre))), hPre);
         RequireFusable((x, nameof(x)), (hPre, nameof(hPre)));
         return PreMixFunction.apply(x, hPre, StreamLinks.Argument(link));
     }
@@ -119,6 +131,10 @@ public static class MhcOps
 
         if (implementation == OpsImplementation.Reference)
             return ReferenceOps.Merge(x, hRes, hPost, branchOutput, convention);
+        if (implementation == OpsImplementation.Device)
+            return DeviceMergeFunction.apply(
+                RequireDeviceKernels(x, convention, (x, nameof(x)), (hRes, nameof(hRes)), (hPost, nameof(hPost)), (branchOutput, nameof(branchOutput))),
+                hRes, hPost, branchOutput);
         RequireFusable((x, nameof(x)), (hRes, nameof(hRes)), (hPost, nameof(hPost)), (branchOutput, nameof(branchOutput)));
         // The transposed mix is the same fused merge applied to H_resᵀ (n² values per token, transposed by
         // libtorch, which also carries its gradient back); a recompute segment re-derives from that operand.

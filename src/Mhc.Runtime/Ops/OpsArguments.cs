@@ -69,6 +69,33 @@ internal static class OpsArguments
                 $"Unknown connection convention; use one of {string.Join(", ", Enum.GetNames<ConnectionConvention>())}.");
     }
 
+    /// <summary>
+    /// What the device kernels take: MHC-SPEC's convention, contiguous float32 tensors on one device, n ≤ 8
+    /// (the stream axis is the second to last of <paramref name="streams"/>). Returns <paramref name="streams"/>.
+    /// </summary>
+    public static Tensor RequireDeviceKernels(Tensor streams, ConnectionConvention convention, params (Tensor Tensor, string Name)[] arguments)
+    {
+        if (convention != ConnectionConvention.MhcSpec)
+            throw new NotSupportedException(
+                $"The device kernels compute MHC-SPEC's convention, not {convention}; use OpsImplementation.Reference for it.");
+        long n = streams.shape[^2];
+        if (n > Gpu.Kernels.KernelSizes.MaxStreams)
+            throw new NotSupportedException(
+                $"n = {n} streams; the device kernels take at most {Gpu.Kernels.KernelSizes.MaxStreams} (use OpsImplementation.Reference).");
+        foreach (var (tensor, name) in arguments)
+        {
+            if (tensor.dtype != ScalarType.Float32)
+                throw new NotSupportedException(
+                    $"{name} has dtype {tensor.dtype}; the device kernels take Float32 only (a connection computes its mappings in float32 for half/bfloat16 activations).");
+            if (tensor.device_type != streams.device_type || (tensor.is_cuda && tensor.device_index != streams.device_index))
+                throw new ArgumentException($"{name} is on {tensor.device} but the streams are on {streams.device}; move them to one device.", name);
+            if (!tensor.is_contiguous())
+                throw new ArgumentException(
+                    $"{name} (shape {Format(tensor.shape)}) is not contiguous; call .contiguous() before the device op.", name);
+        }
+        return streams;
+    }
+
     /// <summary>Number of tokens: the product of the dims before the last <paramref name="trailing"/>.</summary>
     public static long Tokens(Tensor tensor, int trailing)
     {

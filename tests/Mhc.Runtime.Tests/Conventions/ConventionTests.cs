@@ -15,11 +15,14 @@ public class ConventionTests
     private const double RmsEps = 1e-6;
     private static readonly long[] Leading = [2, 3];
 
+    /// <summary>The CPU paths that compute every convention (the device kernels compute MHC-SPEC's only, in float32).</summary>
+    private static readonly OpsImplementation[] CpuPaths = [OpsImplementation.Fused, OpsImplementation.Reference];
+
     public static TheoryData<ConnectionConvention, OpsImplementation> Paths()
     {
         var data = new TheoryData<ConnectionConvention, OpsImplementation>();
         foreach (var convention in Enum.GetValues<ConnectionConvention>())
-            foreach (var implementation in Enum.GetValues<OpsImplementation>())
+            foreach (var implementation in CpuPaths)
                 data.Add(convention, implementation);
         return data;
     }
@@ -219,7 +222,7 @@ public class ConventionTests
         var phi = Random([N * Channels, m], 0.5, ScalarType.Float64, g);
         var bias = Random([m], 1.0, ScalarType.Float64, g);
         var alpha = FromValues([0.7, -0.4, 1.3], [3], ScalarType.Float64);
-        var grads = Enum.GetValues<OpsImplementation>().Select(implementation =>
+        var grads = CpuPaths.Select(implementation =>
         {
             var x = zeros([2, N, Channels], ScalarType.Float64).requires_grad_(true);
             var (pre, post, res) = MhcOps.Coefficients(x, phi, bias, alpha, RmsEps, implementation, ConnectionConvention.Megatron);
