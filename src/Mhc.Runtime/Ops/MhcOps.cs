@@ -15,7 +15,9 @@ namespace Mhc.Runtime.Ops;
 /// <remarks>
 /// The fused path takes contiguous float32/float64 CPU tensors (it throws <see cref="NotSupportedException"/>
 /// for other dtypes and devices, <see cref="ArgumentException"/> for non-contiguous ones); the reference path
-/// takes whatever TorchSharp does. Shapes and dtypes are checked on both paths.
+/// takes whatever TorchSharp does. Shapes and dtypes are checked on both paths. Under no_grad the fused
+/// path calls its kernels directly, without an autograd node or saved tensors: a generation step's few
+/// tokens cost little next to what building and tearing down a custom autograd node costs.
 /// </remarks>
 public static class MhcOps
 {
@@ -31,7 +33,7 @@ public static class MhcOps
         if (implementation == OpsImplementation.Reference)
             return ReferenceOps.Sinkhorn(logits, iterations);
         RequireFusable((logits, nameof(logits)));
-        return SinkhornFunction.apply(logits, iterations);
+        return is_grad_enabled() ? SinkhornFunction.apply(logits, iterations) : SinkhornFunction.Compute(logits, iterations);
     }
 
     /// <summary>
@@ -63,6 +65,12 @@ public static class MhcOps
         if (implementation == OpsImplementation.Reference)
             return ReferenceOps.Coefficients(x, phi, bias, alpha, rmsEps);
         RequireFusable((x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha)));
+        if (!is_grad_enabled())
+        {
+            var (pre, post, res, stats) = CoefficientsFunction.Compute(x, phi, bias, alpha, rmsEps);
+            stats.Dispose();
+            return (pre, post, res);
+        }
         var outputs = CoefficientsFunction.apply(x, phi, bias, alpha, rmsEps, StreamLinks.Argument(link));
         return (outputs[0], outputs[1], outputs[2]);
     }
@@ -82,7 +90,7 @@ public static class MhcOps
         if (implementation == OpsImplementation.Reference)
             return ReferenceOps.PreMix(x, hPre);
         RequireFusable((x, nameof(x)), (hPre, nameof(hPre)));
-        return PreMixFunction.apply(x, hPre, StreamLinks.Argument(link));
+        return is_grad_enabled() ? PreMixFunction.apply(x, hPre, StreamLinks.Argument(link)) : PreMixFunction.Compute(x, hPre);
     }
 
     /// <summary>
@@ -110,6 +118,8 @@ public static class MhcOps
         if (implementation == OpsImplementation.Reference)
             return ReferenceOps.Merge(x, hRes, hPost, branchOutput);
         RequireFusable((x, nameof(x)), (hRes, nameof(hRes)), (hPost, nameof(hPost)), (branchOutput, nameof(branchOutput)));
-        return MergeFunction.apply(x, hRes, hPost, branchOutput, StreamLinks.Argument(link));
+        return is_grad_enabled()
+            ? MergeFunction.apply(x, hRes, hPost, branchOutput, StreamLinks.Argument(link))
+            : MergeFunction.Compute(x, hRes, hPost, branchOutput);
     }
 }

@@ -26,6 +26,18 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
         // Callers often use only some of the three outputs; their missing gradients arrive undefined.
         ctx.set_materialize_grads(false);
 
+        var (pre, post, res, stats) = Compute(x, phi, bias, alpha, eps);
+        var link = StreamLinks.Borrowing(ctx, vars, 5);
+        ctx.save_for_backward(link is null ? [x, phi, bias, alpha, stats] : [phi, bias, alpha, stats]);
+        return [pre, post, res];
+    }
+
+    /// <summary>
+    /// The coefficients without autograd (what runs under no_grad), and each token's p and r, which only
+    /// the backward needs.
+    /// </summary>
+    internal static (Tensor Pre, Tensor Post, Tensor ResLogits, Tensor Stats) Compute(Tensor x, Tensor phi, Tensor bias, Tensor alpha, double eps)
+    {
         long n = x.shape[^2];
         var shape = ShapeOf(x);
         var pre = empty(OpsArguments.Leading(x, 2, n), dtype: x.dtype);
@@ -37,9 +49,7 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
             Forward<float>(all, (float)eps);
         else
             Forward<double>(all, eps);
-        var link = StreamLinks.Borrowing(ctx, vars, 5);
-        ctx.save_for_backward(link is null ? [x, phi, bias, alpha, stats] : [phi, bias, alpha, stats]);
-        return [pre, post, res];
+        return (pre, post, res, stats);
     }
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> gradOutputs)

@@ -20,7 +20,12 @@ internal sealed class SinkhornFunction : SingleTensorFunction<SinkhornFunction>
         int iterations = (int)vars[1];
         ctx.save_for_backward([logits]);
         ctx.save_data(nameof(iterations), iterations);
+        return Compute(logits, iterations);
+    }
 
+    /// <summary>The projection without autograd (what runs under no_grad).</summary>
+    internal static Tensor Compute(Tensor logits, int iterations)
+    {
         var output = empty_like(logits);
         if (logits.dtype == ScalarType.Float32)
             Forward<float>(logits, output, iterations);
