@@ -10,7 +10,8 @@ using static TorchSharp.torch;
 //   dotnet run -c Release --project tests/Mhc.Benchmarks [-- --quick]
 // Other suites by name:
 //   -- memory [--quick] [--reuse-allocator]   peak memory of GPT training steps (Memory/MemorySuite.cs)
-//   -- gpt [--quick]                          the GPT trained and sampled end to end, residual vs mHC (Gpt/GptSuite.cs)
+//   -- gpt [--quick] [--rounds N]             the GPT trained and sampled end to end, residual vs mHC (Gpt/GptSuite.cs);
+//                                             --rounds: every shape, N rounds after one warm-up (a loaded machine's budget)
 //   -- conventions [--quick]                  MHC-SPEC vs the Megatron-LM and DeepSeek-V4 conventions (Conventions/ConventionSuite.cs)
 if (args.FirstOrDefault() == "memory")
 {
@@ -21,6 +22,16 @@ bool quick = args.Contains("--quick");
 // Both sides of every comparison run with the same allocator; --default-allocator measures glibc's default.
 bool reuse = !args.Contains("--default-allocator") && CpuAllocator.ReuseFreedMemory();
 int warmup = quick ? 1 : 3, rounds = quick ? 3 : 15;
+int roundsAt = Array.IndexOf(args, "--rounds");
+if (roundsAt >= 0)
+{
+    if (roundsAt + 1 >= args.Length || !int.TryParse(args[roundsAt + 1], out rounds) || rounds < 1)
+    {
+        Console.Error.WriteLine("--rounds takes a positive number of rounds, e.g. --rounds 5.");
+        Environment.Exit(2);
+    }
+    warmup = 1;
+}
 if (args.Contains("gpt"))
 {
     GptSuite.Run(new BenchmarkSettings(quick, warmup, rounds, reuse));

@@ -32,7 +32,15 @@ public sealed class CausalSelfAttention : Module<Tensor, Tensor>
         var q = qkv[0].view(b, t, n_head, c / n_head).transpose(1, 2);
         var k = qkv[1].view(b, t, n_head, c / n_head).transpose(1, 2);
         var v = qkv[2].view(b, t, n_head, c / n_head).transpose(1, 2);
-        var y = functional.scaled_dot_product_attention(q, k, v, p: training ? dropout : 0.0, is_casual: true);
+        // Decoding: the new positions attend to every cached one and causally among themselves.
+        var cache = KeyValueCache.Active;
+        long past = cache?.Length ?? 0;
+        if (cache is not null)
+            (k, v) = cache.Append(this, k, v);
+        var y = past == 0
+            ? functional.scaled_dot_product_attention(q, k, v, p: training ? dropout : 0.0, is_casual: true)
+            : functional.scaled_dot_product_attention(q, k, v, attn_mask: ones(t, past + t, ScalarType.Bool, x.device).tril(past),
+                p: training ? dropout : 0.0);
         y = y.transpose(1, 2).contiguous().view(b, t, c);
         return resid_dropout.forward(c_proj.forward(y)).MoveToOuterDisposeScope();
     }

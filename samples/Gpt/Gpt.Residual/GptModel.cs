@@ -34,11 +34,31 @@ public sealed class GptModel : Module<Tensor, Tensor>
     public override Tensor forward(Tensor idx)
     {
         using var scope = NewDisposeScope();
-        var pos = arange(idx.shape[1], dtype: ScalarType.Int64, device: idx.device);
+        long start = KeyValueCache.Active?.Length ?? 0;
+        var pos = arange(start, start + idx.shape[1], dtype: ScalarType.Int64, device: idx.device);
         var x = drop.forward(wte.forward(idx) + wpe.forward(pos));
         foreach (var block in h)
             x = block.forward(x);
         x = ln_f.forward(x);
         return lm_head.forward(x).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Logits [B, T, vocab] of the new tokens <paramref name="idx"/> [B, T], which follow the positions
+    /// <paramref name="cache"/> holds; adds theirs to it. From an empty cache this equals <see cref="forward"/>.
+    /// </summary>
+    public Tensor Decode(Tensor idx, KeyValueCache cache)
+    {
+        ArgumentNullException.ThrowIfNull(idx);
+        ArgumentNullException.ThrowIfNull(cache);
+        long tokens = idx.shape[1];
+        if (cache.Length + tokens > Config.BlockSize)
+            throw new ArgumentException(
+                $"The cache holds {cache.Length} positions and {tokens} more would pass the context of {Config.BlockSize}; " +
+                "clear the cache and decode the last tokens of the window again.", nameof(idx));
+        using var activation = cache.Activate(tokens);
+        var logits = forward(idx);
+        activation.Complete();
+        return logits;
     }
 }

@@ -91,7 +91,7 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
     public bool Recompute { get; set; }
 
     /// <summary>Set while an <see cref="AmaxProbe"/> measures the model.</summary>
-    internal ResidualMixRecorder? Recorder { get; set; }
+    internal MixingRecorder? Recorder { get; set; }
 
     /// <summary>Runs the connection around a branch module.</summary>
     public Tensor forward(Tensor streams, nn.Module<Tensor, Tensor> branch)
@@ -158,7 +158,7 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
             x, As(phi!, computeType), As(bias!, computeType), As(alpha!, computeType), Options.RmsEpsilon, impl, Options.Convention, link);
         var hRes = MhcOps.Sinkhorn(logits, Options.SinkhornIterations, impl, Options.Convention);
         // The probe measures the matrix that mixes the streams, H_resᵀ where the convention transposes it.
-        Recorder?.Record(this, Options.Convention.TransposesResidualMix() ? hRes.transpose(-1, -2) : hRes);
+        Recorder?.Record(this, pre, post, Options.Convention.TransposesResidualMix() ? hRes.transpose(-1, -2) : hRes);
         return new Mixing(x, MhcOps.PreMix(x, pre, impl, link), post, hRes, impl);
     }
 
@@ -169,7 +169,7 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
         var pre = scales[0] * normalized.matmul(As(theta_pre!, computeType)).tanh() + As(b_pre!, computeType);
         var post = scales[1] * normalized.matmul(As(theta_post!, computeType)).tanh() + As(b_post!, computeType);
         var hRes = (scales[2] * normalized.matmul(As(theta_res!, computeType)).tanh() + As(b_res!, computeType)).contiguous();
-        Recorder?.Record(this, hRes);
+        Recorder?.Record(this, pre, post, hRes);
         return new Mixing(x, MhcOps.PreMix(x, pre.contiguous(), impl), post.contiguous(), hRes, impl);
     }
 
@@ -178,7 +178,7 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
         if (Recorder is not null)
         {
             var identity = eye(Streams, dtype: computeType, device: x.device).expand(x.shape[..^1].Append(Streams).ToArray());
-            Recorder.Record(this, identity);
+            Recorder.Record(this, null, null, identity);
         }
         return new Mixing(x, x.mean(new long[] { -2 }), null, null, impl);
     }

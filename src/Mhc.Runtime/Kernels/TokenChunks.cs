@@ -8,7 +8,15 @@ namespace Mhc.Runtime.Kernels;
 /// </summary>
 internal readonly struct TokenChunks
 {
-    private const long MinOperationsPerChunk = 1 << 20;
+    /// <summary>The default of <see cref="MinOperationsPerChunk"/>.</summary>
+    internal const long DefaultMinOperationsPerChunk = 1 << 20;
+
+    /// <summary>
+    /// Least work a chunk gets. Lowering it makes small inputs split over several chunks, which is how the
+    /// tests run every kernel's multi-threaded path and its cross-chunk sums on inputs small enough to
+    /// compare against the reference in float64; set it between kernel calls, never while kernels run.
+    /// </summary>
+    internal static long MinOperationsPerChunk { get; set; } = DefaultMinOperationsPerChunk;
 
     /// <summary>
     /// Runs every kernel on the calling thread. For measuring what handing chunks to .NET's thread pool

@@ -25,7 +25,7 @@ public static class AmaxProbe
         if (named.Count == 0)
             return new AmaxReport(Array.Empty<ConnectionGains>());
 
-        using var recorder = new ResidualMixRecorder();
+        using var recorder = new MixingRecorder();
         bool wasTraining = model.training;
         foreach (var (_, connection) in named) connection.Recorder = recorder;
         try
@@ -46,20 +46,20 @@ public static class AmaxProbe
         return Summarise(recorder.Records, c => names.TryGetValue(c, out var name) ? name : c.GetName());
     }
 
-    private static AmaxReport Summarise(IReadOnlyList<(HyperConnection Connection, Tensor Mix)> records, Func<HyperConnection, string> nameOf)
+    private static AmaxReport Summarise(IReadOnlyList<RecordedMixing> records, Func<HyperConnection, string> nameOf)
     {
         using var scope = NewDisposeScope();
-        long tokens = records.Count == 0 ? 0 : records[0].Mix.shape[0];
-        foreach (var (connection, mix) in records)
+        long tokens = records.Count == 0 ? 0 : records[0].Res.shape[0];
+        foreach (var (connection, _, _, mix) in records)
             if (mix.shape[0] != tokens)
                 throw new InvalidOperationException(
                     $"Connection '{nameOf(connection)}' saw {mix.shape[0]} tokens but the first saw {tokens}; composite gains need every connection to see the same tokens.");
 
-        var composites = AmaxGain.Composite(records.Select(r => r.Mix).ToList());
+        var composites = AmaxGain.Composite(records.Select(r => r.Res).ToList());
         var gains = new List<ConnectionGains>(records.Count);
         for (int l = 0; l < records.Count; l++)
         {
-            var (connection, mix) = records[l];
+            var (connection, _, _, mix) = records[l];
             using var columnError = (mix.sum(-2L) - 1).abs().max();
             gains.Add(new ConnectionGains(
                 Order: l,

@@ -16,7 +16,9 @@ namespace Mhc.Runtime.Ops;
 /// <remarks>
 /// The fused path takes contiguous float32/float64 CPU tensors (it throws <see cref="NotSupportedException"/>
 /// for other dtypes and devices, <see cref="ArgumentException"/> for non-contiguous ones); the reference path
-/// takes whatever TorchSharp does. Shapes and dtypes are checked on both paths.
+/// takes whatever TorchSharp does. Shapes and dtypes are checked on both paths. Under no_grad the fused
+/// path calls its kernels directly, without an autograd node or saved tensors: a generation step's few
+/// tokens cost little next to what building and tearing down a custom autograd node costs.
 /// </remarks>
 public static class MhcOps
 {
@@ -39,7 +41,9 @@ public static class MhcOps
         if (implementation == OpsImplementation.Device)
             return DeviceSinkhornFunction.apply(RequireDeviceKernels(logits, convention, (logits, nameof(logits))), iterations);
         RequireFusable((logits, nameof(logits)));
-        return SinkhornFunction.apply(logits, iterations, convention);
+        return is_grad_enabled()
+            ? SinkhornFunction.apply(logits, iterations, convention)
+            : SinkhornFunction.Compute(logits, iterations, convention.SinkhornFromSoftmax());
     }
 
     /// <summary>
@@ -81,6 +85,12 @@ public static class MhcOps
     private static List<Tensor> FusedCoefficients(Tensor x, Tensor phi, Tensor bias, Tensor alpha, double rmsEps, ConnectionConvention convention, StreamLink? link)
     {
         RequireFusable((x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha)));
+        if (!is_grad_enabled())
+        {
+            var (pre, post, res, stats) = CoefficientsFunction.Compute(x, phi, bias, alpha, rmsEps, convention);
+            stats.Dispose();
+            return [pre, post, res];
+        }
         return CoefficientsFunction.apply(x, phi, bias, alpha, rmsEps, StreamLinks.Argument(link), convention);
     }
 
@@ -101,7 +111,7 @@ public static class MhcOps
         if (implementation == OpsImplementation.Device)
             return DevicePreMixFunction.apply(RequireDeviceKernels(x, ConnectionConvention.MhcSpec, (x, nameof(x)), (hPre, nameof(hPre))), hPre);
         RequireFusable((x, nameof(x)), (hPre, nameof(hPre)));
-        return PreMixFunction.apply(x, hPre, StreamLinks.Argument(link));
+        return is_grad_enabled() ? PreMixFunction.apply(x, hPre, StreamLinks.Argument(link)) : PreMixFunction.Compute(x, hPre);
     }
 
     /// <summary>
@@ -140,9 +150,15 @@ public static class MhcOps
         // libtorch, which also carries its gradient back); a recompute segment re-derives from that operand.
         if (convention.TransposesResidualMix())
         {
-            using var transposed = hRes.transpose(-1, -2);
-            return MergeFunction.apply(x, transposed.contiguous(), hPost, branchOutput, StreamLinks.Argument(link));
+            using var view = hRes.transpose(-1, -2);
+            using var transposed = view.contiguous();
+            return FusedMerge(x, transposed, hPost, branchOutput, link);
         }
-        return MergeFunction.apply(x, hRes, hPost, branchOutput, StreamLinks.Argument(link));
+        return FusedMerge(x, hRes, hPost, branchOutput, link);
     }
+
+    private static Tensor FusedMerge(Tensor x, Tensor hRes, Tensor hPost, Tensor branchOutput, StreamLink? link)
+        => is_grad_enabled()
+            ? MergeFunction.apply(x, hRes, hPost, branchOutput, StreamLinks.Argument(link))
+            : MergeFunction.Compute(x, hRes, hPost, branchOutput);
 }

@@ -15,15 +15,18 @@ internal static class GptSuite
 
     private static readonly GptShape TrainerDefault = new("trainer default", Layers: 4, Width: 128, Heads: 4, Context: 64, Batch: 16);
     private static readonly GptShape Larger = new("larger", Layers: 6, Width: 256, Heads: 8, Context: 128, Batch: 16);
+    // Where the block's matrix work dwarfs the coefficients' (16/C of it), closer to the paper's widths.
+    private static readonly GptShape Wide = new("wide", Layers: 4, Width: 768, Heads: 12, Context: 128, Batch: 4);
 
-    private static readonly GptVariant[] Variants = [GptVariant.Residual, GptVariant.WideResidual, GptVariant.Mhc, GptVariant.MhcOneThread, GptVariant.MhcRecompute];
+    private static readonly GptVariant[] Variants =
+        [GptVariant.Residual, GptVariant.WideResidual, GptVariant.Mhc, GptVariant.MhcReference, GptVariant.MhcOneThread, GptVariant.MhcRecompute];
 
     public static void Run(BenchmarkSettings settings)
     {
         Console.WriteLine($"GPT end to end — {Environment.ProcessorCount} cores, torch threads {get_num_threads()}, " +
                           $"{(settings.Quick ? "quick" : "full")} run, medians of {settings.Rounds} interleaved rounds, " +
                           $"{(settings.ReusesFreedMemory ? "freed memory reused (CpuAllocator.ReuseFreedMemory)" : "default allocator")}\n");
-        foreach (var shape in settings.Quick ? new[] { TrainerDefault } : new[] { TrainerDefault, Larger })
+        foreach (var shape in settings.Quick ? new[] { TrainerDefault } : new[] { TrainerDefault, Larger, Wide })
         {
             Console.WriteLine(shape);
             var models = Variants.Select(v => v.Create(shape, Seed)).ToArray();
@@ -40,26 +43,35 @@ internal static class GptSuite
         var steps = models.Select(m => new TrainingStep(m, shape, Seed)).ToArray();
         // Equal weights and a function-preserving conversion give equal first losses: the variants do the same work.
         var firstLosses = steps.Select(s => s.Run()).ToArray();
-        var times = Harness.MedianMilliseconds(steps.Select((s, v) => Variants[v].Around(() => s.Run())).ToList(), settings.Warmup, settings.Rounds);
+        var rounds = Harness.Rounds(steps.Select((s, v) => Variants[v].Around(() => s.Run())).ToList(), settings.Warmup, settings.Rounds);
         foreach (var step in steps) step.Dispose();
 
-        Console.WriteLine("  Training step (forward + backward + AdamW)       ms     vs residual   first loss");
+        var times = rounds.Select(Harness.Median).ToArray();
+        Console.WriteLine("  Training step (forward + backward + AdamW)       ms     vs residual (per-round IQR)   first loss");
         for (int v = 0; v < Variants.Length; v++)
-            Console.WriteLine($"    {Variants[v].Name,-42} {Harness.Ms(times[v]),8}   {Harness.Ratio(times[v] / times[0]),9}   {firstLosses[v]:0.0000}");
+            Console.WriteLine($"    {Variants[v].Name,-42} {Harness.Ms(times[v]),8}   {Harness.RatioWithSpread(rounds[v], rounds[0]),-26}   {firstLosses[v]:0.0000}");
         return new StepTimes(times[0], times[Array.IndexOf(Variants, GptVariant.Mhc)]);
     }
 
     private static void MeasureGeneration(GptShape shape, nn.Module<Tensor, Tensor>[] models, BenchmarkSettings settings)
     {
-        // Twice the context, so most forwards see a full window, as in a long sample.
+        // Twice the context, so the cache fills and restarts, as in a long sample.
         int tokens = settings.Quick ? (int)shape.Context / 2 : 2 * (int)shape.Context;
         // The trainer's own sampler, from a one-token prompt; a fixed seed keeps the variants' windows comparable.
-        var runs = models.Select(m => (Action)(() => Sampler.Sample(m, [0L], tokens, shape.Context, temperature: 1.0, seed: 7))).ToArray();
-        var times = Harness.MedianMilliseconds(runs.Select((r, v) => Variants[v].Around(r)).ToList(), Math.Min(1, settings.Warmup),
-            Math.Max(3, settings.Rounds / 3));
+        Action Sample(nn.Module<Tensor, Tensor> model, bool useCache) =>
+            () => Sampler.Sample(model, [0L], tokens, shape.Context, temperature: 1.0, seed: 7, useCache);
+        // Then the residual and mHC models re-running the whole window per token, as the sampler did before its
+        // cache: what the cache itself gains, in the same rounds.
+        int mhc = Array.IndexOf(Variants, GptVariant.Mhc);
+        var runs = models.Select((m, v) => Variants[v].Around(Sample(m, useCache: true)))
+            .Append(Sample(models[0], useCache: false)).Append(Sample(models[mhc], useCache: false)).ToList();
+        var rounds = Harness.Rounds(runs, Math.Min(1, settings.Warmup), Math.Max(3, settings.Rounds / 3));
 
-        Console.WriteLine($"  Generation, {tokens} tokens (eval, no_grad){"",-9}tokens/s  vs residual");
-        for (int v = 0; v < Variants.Length; v++)
-            Console.WriteLine($"    {Variants[v].Name,-42} {tokens / (times[v] / 1000),9:0.0}   {Harness.Ratio(times[0] / times[v]),9}");
+        Console.WriteLine($"  Generation, {tokens} tokens (eval, no_grad, KV cache)   tokens/s  vs residual (per-round IQR)");
+        var names = Variants.Select(v => v.Name).Append("residual, whole window per token").Append("mHC (n = 4), whole window per token").ToArray();
+        for (int v = 0; v < names.Length; v++)
+            Console.WriteLine($"    {names[v],-42} {tokens / (Harness.Median(rounds[v]) / 1000),9:0.0}   {Harness.RatioWithSpread(rounds[0], rounds[v])}");
+        Console.WriteLine($"    KV cache speed-up: residual {Harness.RatioWithSpread(rounds[^2], rounds[0])}, " +
+                          $"mHC {Harness.RatioWithSpread(rounds[^1], rounds[mhc])}");
     }
 }

@@ -7,15 +7,19 @@ namespace Mhc.Benchmarks.Gpt;
 /// <summary>
 /// The GPTs compared: the plain residual sample, and the tool-converted sample with its connections
 /// set to mHC or to the 4-stream residual (connections off, streams kept), which isolates what the
-/// wider stream state alone costs. One mHC variant runs the fused kernels on the calling thread only,
+/// wider stream state alone costs. One mHC variant runs the reference path of composed TorchSharp ops
+/// (what the fused kernels save); one runs the fused kernels on the calling thread only,
 /// which shows what handing them to .NET's thread pool beside libtorch's OpenMP workers costs; another
 /// recomputes the connections' stream states in the backward (paper Eq. 20).
 /// </summary>
-internal sealed record GptVariant(string Name, ConnectionKind? Kind, bool KernelsOnCallingThread = false, bool Recompute = false)
+internal sealed record GptVariant(string Name, ConnectionKind? Kind, bool KernelsOnCallingThread = false, bool Recompute = false,
+    OpsImplementation Implementation = OpsImplementation.Fused)
 {
     public static readonly GptVariant Residual = new("residual", null);
     public static readonly GptVariant WideResidual = new("4 streams, no mixing", ConnectionKind.Residual);
     public static readonly GptVariant Mhc = new("mHC (n = 4)", ConnectionKind.Mhc);
+    public static readonly GptVariant MhcReference = new("mHC (n = 4), reference path (composed ops)", ConnectionKind.Mhc,
+        Implementation: OpsImplementation.Reference);
     public static readonly GptVariant MhcOneThread = new("mHC (n = 4), kernels on caller's thread", ConnectionKind.Mhc, true);
     public static readonly GptVariant MhcRecompute = new("mHC + recompute", ConnectionKind.Mhc, Recompute: true);
 
@@ -36,7 +40,7 @@ internal sealed record GptVariant(string Name, ConnectionKind? Kind, bool Kernel
             {
                 VocabSize = GptShape.Vocabulary, BlockSize = shape.Context, NLayer = shape.Layers, NEmbd = shape.Width, NHead = shape.Heads,
             });
-        using var _ = HyperConnections.OverrideOptions(options => options with { Kind = kind });
+        using var _ = HyperConnections.OverrideOptions(options => options with { Kind = kind, Implementation = Implementation });
         var model = new global::Gpt.HyperConnected.GptModel(new global::Gpt.HyperConnected.GptConfig
         {
             VocabSize = GptShape.Vocabulary, BlockSize = shape.Context, NLayer = shape.Layers, NEmbd = shape.Width, NHead = shape.Heads,

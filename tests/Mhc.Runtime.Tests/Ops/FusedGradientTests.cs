@@ -25,22 +25,35 @@ public class FusedGradientTests
         GradientCheck.AllInputs(t => MhcOps.Sinkhorn(t[0], 20), [logits], generator, "sinkhorn");
     }
 
+    /// <summary>
+    /// n, the RMS ε and the scale of x. With x ~ 0.4 the mean square of v is about ε = 0.2, so the large-ε
+    /// case moves r (and its gradient) far from the default's.
+    /// </summary>
+    public static TheoryData<long, double, double> CoefficientCases =>
+        new() { { 2, 1e-6, 1.0 }, { 3, 1e-6, 1.0 }, { 4, 1e-6, 1.0 }, { 4, 0.2, 0.4 }, { 3, 0.2, 0.4 } };
+
     [Theory]
-    [MemberData(nameof(StreamCounts))]
-    public void CoefficientsBackwardMatchesFiniteDifferences(long n)
+    [MemberData(nameof(CoefficientCases))]
+    public void CoefficientsBackwardMatchesFiniteDifferences(long n, double rmsEps, double xScale)
     {
         using var scope = NewDisposeScope();
         var generator = manual_seed(21 + n);
         long m = n * n + 2 * n;
-        var x = Random([.. Leading, n, Channels], 1.0, ScalarType.Float64, generator, requiresGrad: true);
+        var x = Random([.. Leading, n, Channels], xScale, ScalarType.Float64, generator, requiresGrad: true);
         var phi = Random([n * Channels, m], 0.5, ScalarType.Float64, generator, requiresGrad: true);
         var bias = Random([m], 1.0, ScalarType.Float64, generator, requiresGrad: true);
         var alpha = FromValues([0.7, -0.4, 1.3], [3], ScalarType.Float64, requiresGrad: true);
-        GradientCheck.AllInputs(t =>
+        Tensor Coefficients(Tensor[] t, OpsImplementation implementation)
         {
-            var (pre, post, res) = MhcOps.Coefficients(t[0], t[1], t[2], t[3]);
+            var (pre, post, res) = MhcOps.Coefficients(t[0], t[1], t[2], t[3], rmsEps, implementation);
             return cat([pre.flatten(), post.flatten(), res.flatten()]);
-        }, [x, phi, bias, alpha], generator, "coefficients");
+        }
+
+        // The finite differences check the backward against the fused forward; the reference checks that
+        // forward takes ε where the spec puts it.
+        Close(Coefficients([x, phi, bias, alpha], OpsImplementation.Fused),
+            Coefficients([x, phi, bias, alpha], OpsImplementation.Reference), 1e-12, $"forward, ε = {rmsEps}");
+        GradientCheck.AllInputs(t => Coefficients(t, OpsImplementation.Fused), [x, phi, bias, alpha], generator, "coefficients");
     }
 
     [Theory]

@@ -32,6 +32,18 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
         // Callers often use only some of the three outputs; their missing gradients arrive undefined.
         ctx.set_materialize_grads(false);
 
+        var (pre, post, res, stats) = Compute(x, phi, bias, alpha, eps, convention);
+        var link = StreamLinks.Borrowing(ctx, vars, 5);
+        ctx.save_for_backward(link is null ? [x, phi, bias, alpha, stats] : [phi, bias, alpha, stats]);
+        return [pre, post, res];
+    }
+
+    /// <summary>
+    /// The coefficients without autograd (what runs under no_grad), and each token's p and r, which only
+    /// the backward needs.
+    /// </summary>
+    internal static (Tensor Pre, Tensor Post, Tensor ResLogits, Tensor Stats) Compute(Tensor x, Tensor phi, Tensor bias, Tensor alpha, double eps, ConnectionConvention convention)
+    {
         long n = x.shape[^2];
         var shape = ShapeOf(x);
         var pre = empty(OpsArguments.Leading(x, 2, n), dtype: x.dtype);
@@ -43,9 +55,7 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
             Forward(all, Form<float>(eps, convention));
         else
             Forward(all, Form<double>(eps, convention));
-        var link = StreamLinks.Borrowing(ctx, vars, 5);
-        ctx.save_for_backward(link is null ? [x, phi, bias, alpha, stats] : [phi, bias, alpha, stats]);
-        return [pre, post, res];
+        return (pre, post, res, stats);
     }
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> gradOutputs)

@@ -28,7 +28,7 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
         return Compute(x, hRes, hPost, branch);
     }
 
-    /// <summary>The merge without autograd; also how a recompute segment re-derives a stream state.</summary>
+    /// <summary>The merge without autograd: what runs under no_grad, and how a recompute segment re-derives a stream state.</summary>
     internal static Tensor Compute(Tensor x, Tensor hRes, Tensor hPost, Tensor branch)
     {
         var output = empty_like(x);

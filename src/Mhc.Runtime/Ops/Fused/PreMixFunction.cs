@@ -21,6 +21,12 @@ internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
         var hPre = (Tensor)vars[1];
         var link = StreamLinks.Borrowing(ctx, vars, 2);
         ctx.save_for_backward(link is null ? [x, hPre] : [hPre]);
+        return Compute(x, hPre);
+    }
+
+    /// <summary>The pre-mix without autograd (what runs under no_grad).</summary>
+    internal static Tensor Compute(Tensor x, Tensor hPre)
+    {
         var output = empty(OpsArguments.Leading(x, 2, x.shape[^1]), dtype: x.dtype);
         if (x.dtype == ScalarType.Float32)
             Forward<float>(x, hPre, output);

@@ -26,7 +26,12 @@ internal sealed class SinkhornFunction : SingleTensorFunction<SinkhornFunction>
         ctx.save_for_backward([logits]);
         ctx.save_data(nameof(iterations), iterations);
         ctx.save_data(SoftmaxKey, softmax);
+        return Compute(logits, iterations, softmax);
+    }
 
+    /// <summary>The projection without autograd (what runs under no_grad); <paramref name="softmax"/>: the softmax start.</summary>
+    internal static Tensor Compute(Tensor logits, int iterations, bool softmax)
+    {
         var output = empty_like(logits);
         if (logits.dtype == ScalarType.Float32)
             Forward<float>(logits, output, iterations, softmax);
