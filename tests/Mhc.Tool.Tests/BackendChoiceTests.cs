@@ -46,8 +46,9 @@ public sealed class BackendChoiceTests : IDisposable
             "--artifacts-path", Path.Combine(_packages.Root, "artifacts"), $"-p:Version={_packages.Version}");
 
         var package = Path.Combine(feed, $"Mhc.Runtime.{_packages.Version}.nupkg");
-        // The managed TorchSharp and the (managed) kernel compiler; no libtorch, no TorchSharp-cpu.
-        Assert.Equal(["ILGPU", "ILGPU.Algorithms", "TorchSharp"], PackageDependencies(package));
+        // The managed TorchSharp, the (managed) kernel compiler and the PyTorch file reader (which depends on no
+        // TorchSharp package itself); no libtorch, no TorchSharp-cpu.
+        Assert.Equal(["ILGPU", "ILGPU.Algorithms", "TorchSharp", "TorchSharp.PyBridge"], PackageDependencies(package));
 
         var app = Path.Combine(_packages.Root, "app");
         Directory.CreateDirectory(app);
