@@ -48,6 +48,9 @@ public sealed class Program : TrainingOptions
     [Option("--export-layout <LAYOUT>", "megatron (Megatron-LM's HyperConnectionModule names, default) or deepseek-v4 (DeepSeek-V4's Hugging Face names).", CommandOptionType.SingleValue)]
     public string ExportLayoutName { get; set; } = "megatron";
 
+    [Option("--convention <FORMULAS>", "mHC: mhc-spec (default), megatron or deepseek-v4: compute what Megatron-LM's or DeepSeek-V4's connections compute, so that a model --export-ed to that engine gives there what it gave here (docs/compat-spec.md). With --resume the checkpoint's convention wins.", CommandOptionType.SingleValue)]
+    public string ConventionName { get; set; } = "mhc-spec";
+
     [Option("--recompute", "mHC: keep one stream state per recompute segment and re-derive the others in the backward (paper Eq. 20). Less memory, same gradients.", CommandOptionType.NoValue)]
     public bool Recompute { get; set; }
 
@@ -66,6 +69,7 @@ public sealed class Program : TrainingOptions
             var connection = Enum.Parse<Connection>(ConnectionName, ignoreCase: true);
             var initNames = PortableCheckpoints.ParseInitNames(InitNamesName);
             var exportLayout = PortableCheckpoints.ParseExportLayout(ExportLayoutName);
+            var convention = Conventions.Parse(ConventionName);
             if (InitFrom is not null && Resume is not null)
                 throw new ArgumentException("--init-from starts a new run and --resume continues one; give one of them.");
             Checkpoint? resumed = Resume is null ? null : Checkpoint.Peek(Resume);
@@ -88,11 +92,12 @@ public sealed class Program : TrainingOptions
                     throw new InvalidDataException("--resume: the checkpoint was trained on text with a different alphabet than this --data.");
                 }
                 connection = resumed.Connection;
+                convention = resumed.Convention;
             }
             else
             {
                 var newShape = new ModelShape(corpus.Tokenizer.VocabularySize, Context, Layers, Width, Heads);
-                model = ModelFactory.Create(connection, newShape);
+                model = ModelFactory.Create(connection, newShape, convention);
                 if (InitFrom is not null)
                 {
                     try
@@ -118,7 +123,7 @@ public sealed class Program : TrainingOptions
                 var shape = resumed?.Shape ?? new ModelShape(corpus.Tokenizer.VocabularySize, Context, Layers, Width, Heads);
                 var connections = Mhc.Runtime.HyperConnections.Find(model);
                 long parameters = model.parameters().Sum(p => p.numel());
-                console.WriteLine($"GPT with {connection} connections{(connections.Count > 0 ? $" ({connections[0].Streams} streams)" : "")}: " +
+                console.WriteLine($"GPT with {connection} connections{(connections.Count > 0 ? $" ({connections[0].Streams} streams{(convention != Mhc.Runtime.ConnectionConvention.MhcSpec ? $", {Conventions.Name(convention)} convention" : "")})" : "")}: " +
                                   $"{shape.Layers} layers, width {shape.Width}, {shape.Heads} heads, context {shape.Context}, " +
                                   $"{parameters:N0} parameters{(Recompute ? ", recomputing stream states in the backward" : "")}; {corpus.Description}.");
                 int stepsBefore = resumed?.Steps ?? 0;
@@ -147,7 +152,7 @@ public sealed class Program : TrainingOptions
                     // The training state first and checkpoint.json last: a folder whose checkpoint.json is
                     // current has current weights and optimizer state too.
                     run.Save(Out);
-                    new Checkpoint(connection, shape, corpus.Tokenizer.Alphabet, run.StepsDone).Save(Out, model);
+                    new Checkpoint(connection, shape, corpus.Tokenizer.Alphabet, run.StepsDone, convention).Save(Out, model);
                     var manifest = new RunManifest(Path.GetFileName(Path.GetFullPath(Out).TrimEnd(Path.DirectorySeparatorChar)), connection,
                         connections.Count > 0 ? connections[0].Streams : 1, shape, Steps, Batch, LearningRate, Seed, EvalInterval, ProbeInterval, corpus.Description, parameters,
                         StepsBefore: stepsBefore);

@@ -22,6 +22,26 @@ public sealed class TrainerCheckpointOptionsTests : IDisposable
     private string At(string name) => Path.Combine(_dir, name);
 
     [Fact]
+    public void TheConventionBuildsTheConnectionsAndSurvivesAResume()
+    {
+        var (exit, output) = Trainer(["--convention", "megatron", "--out", At("megatron"), .. TinyRun]);
+        Assert.True(exit == 0, output);
+        Assert.Contains("(4 streams, megatron convention)", output);
+        Assert.Contains("\"Convention\": 1", File.ReadAllText(At("megatron/checkpoint.json")));
+
+        (exit, output) = Trainer(["--resume", At("megatron"), .. TinyRun]);
+        Assert.True(exit == 0, output);
+        Assert.Contains("megatron convention", output);
+
+        (exit, output) = Trainer(["--connection", "hc", "--convention", "deepseek-v4", .. TinyRun]);
+        Assert.NotEqual(0, exit);
+        Assert.Contains("--convention deepseek-v4 applies to mHC connections", output);
+        (exit, output) = Trainer(["--convention", "tilelang", .. TinyRun]);
+        Assert.NotEqual(0, exit);
+        Assert.Contains("--convention 'tilelang' is not one of mhc-spec, megatron, deepseek-v4", output);
+    }
+
+    [Fact]
     public void AResidualSafetensorsCheckpointStartsAnMhcRunThatExportsAndReloadsInEitherLayout()
     {
         // A residual GPT saved as safetensors, as PyTorch would have written it.

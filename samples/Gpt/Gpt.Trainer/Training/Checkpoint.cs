@@ -4,7 +4,9 @@ using static TorchSharp.torch;
 namespace Gpt.Trainer.Training;
 
 /// <summary>A trained model on disk: its weights (TorchSharp format) and what is needed to rebuild it.</summary>
-public sealed record Checkpoint(Connection Connection, ModelShape Shape, string Alphabet, int Steps)
+/// <param name="Convention">The mHC connections' formulas; checkpoints written before it existed read as MHC-SPEC.</param>
+public sealed record Checkpoint(Connection Connection, ModelShape Shape, string Alphabet, int Steps,
+    Mhc.Runtime.ConnectionConvention Convention = Mhc.Runtime.ConnectionConvention.MhcSpec)
 {
     private const string WeightsFile = "model.bin", MetadataFile = "checkpoint.json";
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
@@ -30,7 +32,7 @@ public sealed record Checkpoint(Connection Connection, ModelShape Shape, string 
     public static (Checkpoint Checkpoint, nn.Module<Tensor, Tensor> Model) Load(string directory)
     {
         var checkpoint = Peek(directory);
-        var model = ModelFactory.Create(checkpoint.Connection, checkpoint.Shape);
+        var model = ModelFactory.Create(checkpoint.Connection, checkpoint.Shape, checkpoint.Convention);
         model.load(Path.Combine(directory, WeightsFile));
         return (checkpoint, model);
     }

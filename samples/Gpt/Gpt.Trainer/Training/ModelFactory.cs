@@ -15,8 +15,11 @@ public sealed record ModelShape(long Vocabulary, long Context, int Layers, long 
 /// </summary>
 public static class ModelFactory
 {
-    public static nn.Module<Tensor, Tensor> Create(Connection connection, ModelShape shape)
+    /// <param name="convention">The formulas the mHC connections follow: MHC-SPEC's, or those of the engine a model is exported to.</param>
+    public static nn.Module<Tensor, Tensor> Create(Connection connection, ModelShape shape, ConnectionConvention convention = ConnectionConvention.MhcSpec)
     {
+        if (convention != ConnectionConvention.MhcSpec && connection != Connection.Mhc)
+            throw new ArgumentException($"--convention {Conventions.Name(convention)} applies to mHC connections; this run uses {connection}.");
         if (shape.Width % shape.Heads != 0)
             throw new ArgumentException($"--width {shape.Width} must be a multiple of --heads {shape.Heads}.");
         if (connection == Connection.Residual)
@@ -26,7 +29,7 @@ public static class ModelFactory
             });
 
         var kind = connection == Connection.Hc ? ConnectionKind.Hc : ConnectionKind.Mhc;
-        using var _ = HyperConnections.OverrideOptions(options => options with { Kind = kind });
+        using var _ = HyperConnections.OverrideOptions(options => options with { Kind = kind, Convention = convention });
         return new Gpt.HyperConnected.GptModel(new Gpt.HyperConnected.GptConfig
         {
             VocabSize = shape.Vocabulary, BlockSize = shape.Context, NLayer = shape.Layers, NEmbd = shape.Width, NHead = shape.Heads,
@@ -65,4 +68,18 @@ public static class ModelFactory
                 $"--streams {streams}: the converted GPT was compiled with {built} streams, and the count is a compile-time constant of converted code. " +
                 $"Rebuild it with that many: dotnet run --project samples/Gpt/Gpt.Trainer -p:MhcStreams={streams} -- --streams {streams} ...");
     }
+}
+
+/// <summary>The trainer's names of the connection conventions.</summary>
+public static class Conventions
+{
+    private static readonly (string Name, ConnectionConvention Value)[] All =
+        [("mhc-spec", ConnectionConvention.MhcSpec), ("megatron", ConnectionConvention.Megatron), ("deepseek-v4", ConnectionConvention.DeepSeekV4)];
+
+    public static string Name(ConnectionConvention convention) => All.First(c => c.Value == convention).Name;
+
+    public static ConnectionConvention Parse(string name)
+        => All.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase)) is { Name: not null } match
+            ? match.Value
+            : throw new ArgumentException($"--convention '{name}' is not one of {string.Join(", ", All.Select(c => c.Name))}.");
 }
