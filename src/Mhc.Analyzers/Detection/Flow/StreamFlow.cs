@@ -34,6 +34,7 @@ internal sealed class StreamFlow
     private readonly Dictionary<StatementSyntax, ImmutableDictionary<object, StreamState?>> _statesBefore = new();
     private readonly Dictionary<IInvocationOperation, DerivedState> _derived = new();
     private readonly List<DerivedState> _derivedOrder = new();
+    private readonly Dictionary<(StreamState Skipped, StreamState Taken), StreamState> _joins = new();
 
     private StreamFlow(TorchSymbols symbols, INamedTypeSymbol type, System.Func<IOperation, bool> changesWidth, CancellationToken ct)
     {
@@ -254,8 +255,6 @@ internal sealed class StreamFlow
 
         return false;
     }
-
-    private readonly Dictionary<(StreamState, StreamState), StreamState> _joins = new();
 
     /// <summary>One state per pair, however often the if is interpreted; its producer is the last connection it may have run.</summary>
     private StreamState JoinState(StreamState skipped, StreamState taken)
