@@ -5,15 +5,17 @@ namespace Mhc.Runtime.Tests.Ops;
 
 /// <summary>
 /// Under no_grad the fused ops call their kernels directly instead of through autograd nodes: the same
-/// kernels, so the same bits, at a generation step's few tokens and at a batch's many.
+/// kernels, so the same bits, at a generation step's few tokens and at a batch's many, under every convention.
 /// </summary>
 public class NoGradPathTests
 {
     [Theory]
-    [InlineData(ScalarType.Float32, 1L, 4L)]
-    [InlineData(ScalarType.Float32, 301L, 4L)]
-    [InlineData(ScalarType.Float64, 7L, 3L)]
-    public void ConnectionWithoutGradientsComputesTheSameBits(ScalarType dtype, long tokens, long n)
+    [InlineData(ScalarType.Float32, 1L, 4L, ConnectionConvention.MhcSpec)]
+    [InlineData(ScalarType.Float32, 301L, 4L, ConnectionConvention.MhcSpec)]
+    [InlineData(ScalarType.Float64, 7L, 3L, ConnectionConvention.MhcSpec)]
+    [InlineData(ScalarType.Float32, 5L, 4L, ConnectionConvention.Megatron)]
+    [InlineData(ScalarType.Float64, 7L, 3L, ConnectionConvention.DeepSeekV4)]
+    public void ConnectionWithoutGradientsComputesTheSameBits(ScalarType dtype, long tokens, long n, ConnectionConvention convention)
     {
         using var scope = NewDisposeScope();
         var generator = manual_seed(83 + tokens);
@@ -25,10 +27,10 @@ public class NoGradPathTests
         var alpha = FromValues([0.5, 0.3, 1.0], [3], dtype, requiresGrad: true);
         var w = Random([channels, channels], 0.2, dtype, generator, requiresGrad: true);
 
-        var tracked = MhcConnection.Run(x, phi, bias, alpha, w, 20, 1e-6, OpsImplementation.Fused);
+        var tracked = MhcConnection.Run(x, phi, bias, alpha, w, 20, 1e-6, OpsImplementation.Fused, convention);
         ConnectionResult untracked;
         using (no_grad())
-            untracked = MhcConnection.Run(x, phi, bias, alpha, w, 20, 1e-6, OpsImplementation.Fused);
+            untracked = MhcConnection.Run(x, phi, bias, alpha, w, 20, 1e-6, OpsImplementation.Fused, convention);
 
         Assert.True(tracked.Output.requires_grad);
         Assert.False(untracked.Output.requires_grad);
