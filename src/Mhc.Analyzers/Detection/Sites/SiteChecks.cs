@@ -53,8 +53,9 @@ internal static class SiteChecks
 
     /// <summary>
     /// <c>if (cross_attn != null) x = x + cross_attn(ln(x), xa);</c>: an if without else whose body only runs
-    /// residual connections on the stream variable (their sums, and the statements that compute their branches). Skipping the connection leaves the streams as they are,
-    /// which is what skipping the residual did to x, so the connection can live under the same condition.
+    /// residual connections on the stream variable (their sums, and the statements that compute their
+    /// branches). Skipping the connection leaves the streams as they are, which is what skipping the residual
+    /// did to x, so the connection can live under the same condition.
     /// </summary>
     private static bool Skippable(IfStatementSyntax @if, SyntaxNode body, ResidualSite site, ISet<SyntaxNode> connectionSyntax)
     {
