@@ -1,5 +1,6 @@
 using Mhc.Runtime.Monitoring;
 using Mhc.Runtime.Ops;
+using Mhc.Runtime.Ops.Fused;
 using Mhc.Runtime.Recompute;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -104,8 +105,11 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
     {
         ArgumentNullException.ThrowIfNull(streams);
         ArgumentNullException.ThrowIfNull(branch);
-        StreamShape.RequireStreams(streams, Streams, Channels, nameof(streams));
+        var shape = streams.shape;
+        StreamShape.RequireStreams(shape, Streams, Channels, nameof(streams));
         var activationType = streams.dtype;
+        if (TakesInferencePath(streams, activationType))
+            return ForwardInference(streams, shape, activationType, branch);
         var computeType = StreamShape.ComputeType(activationType, nameof(streams));
         var impl = ImplementationFor(streams, computeType);
         var tracker = StreamTracker.Current;
@@ -129,11 +133,11 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
 
         using (mixing)
         {
-            var f = InvokeBranch(branch, mixing.Input);
+            var f = InvokeBranch(branch, mixing.Input, mixing.Input.shape);
             using var scope = NewDisposeScope();
             var fc = f.to_type(computeType).contiguous();
-            var output = Kind == ConnectionKind.Residual
-                ? mixing.X + fc.unsqueeze(-2)
+            var output = Kind == ConnectionKind.Residual ? mixing.X + fc.unsqueeze(-2)
+                : mixing.FusedMix ? MhcOps.ConnectionMerge(mixing.X, mixing.HRes!, mixing.Post!, fc, link)
                 : MhcOps.Merge(mixing.X, mixing.HRes!, mixing.Post!, fc, mixing.Implementation, Options.Convention, link);
             var result = output.to_type(activationType).MoveToOuterDisposeScope();
             tracker?.Produced(result, link);
@@ -141,8 +145,43 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
         }
     }
 
-    /// <summary>What a connection computes before its branch runs, held across the branch call.</summary>
-    private sealed record Mixing(Tensor X, Tensor Input, Tensor? Post, Tensor? HRes, OpsImplementation Implementation) : IDisposable
+    /// <summary>
+    /// mHC under no_grad on the fused CPU path, with no probe attached: <see cref="InferenceMix"/>, which keeps the
+    /// mixing matrices out of tensors (a decoding step's per-call costs are most of a connection's time there).
+    /// </summary>
+    private bool TakesInferencePath(Tensor streams, ScalarType activationType)
+        => Kind == ConnectionKind.Mhc && Recorder is null && Options.Implementation == OpsImplementation.Fused
+           && activationType is ScalarType.Float32 or ScalarType.Float64 && !is_grad_enabled()
+           && streams.device_type == DeviceType.CPU && phi!.dtype == activationType && streams.is_contiguous();
+
+    private Tensor ForwardInference(Tensor streams, long[] shape, ScalarType activationType, Func<Tensor, Tensor> branch)
+    {
+        var tracker = StreamTracker.Current;
+        var (input, mix) = InferenceMix.Run(streams, shape, phi!, bias!, alpha!, Options.RmsEpsilon, Options.SinkhornIterations, Options.Convention);
+        using (mix)
+        using (input)
+        {
+            var f = InvokeBranch(branch, input, [.. shape.AsSpan(0, shape.Length - 2), shape[^1]]);
+            Tensor result;
+            if (f.dtype == activationType && f.device_type == DeviceType.CPU && f.is_contiguous())
+                result = mix.Merge(streams, f);
+            else
+            {
+                using var fc = f.to_type(activationType).contiguous();
+                OpsArguments.RequireFusable((fc, "the branch output"));
+                result = mix.Merge(streams, fc);
+            }
+            tracker?.Produced(result, null);
+            return result;
+        }
+    }
+
+    /// <summary>
+    /// What a connection computes before its branch runs, held across the branch call. <paramref name="FusedMix"/>:
+    /// made by <see cref="MhcOps.ConnectionMix"/>, whose H_res is already the matrix the merge applies.
+    /// </summary>
+    private sealed record Mixing(Tensor X, Tensor Input, Tensor? Post, Tensor? HRes, OpsImplementation Implementation, bool FusedMix = false)
+        : IDisposable
     {
         public IEnumerable<IDisposable> Tensors => new[] { X, Input, Post, HRes }.OfType<IDisposable>();
 
@@ -154,6 +193,13 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
 
     private Mixing MixMhc(Tensor x, ScalarType computeType, OpsImplementation impl, StreamLink? link)
     {
+        // The fused path runs the whole mix as one node; a probe measuring the model takes the three ops, which show H_pre.
+        if (impl == OpsImplementation.Fused && Recorder is null)
+        {
+            var (input, hPost, mix) = MhcOps.ConnectionMix(x, As(phi!, computeType), As(bias!, computeType), As(alpha!, computeType),
+                Options.RmsEpsilon, Options.SinkhornIterations, Options.Convention, link);
+            return new Mixing(x, input, hPost, mix, impl, FusedMix: true);
+        }
         var (pre, post, logits) = MhcOps.Coefficients(
             x, As(phi!, computeType), As(bias!, computeType), As(alpha!, computeType), Options.RmsEpsilon, impl, Options.Convention, link);
         var hRes = MhcOps.Sinkhorn(logits, Options.SinkhornIterations, impl, Options.Convention);
@@ -183,14 +229,16 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
         return new Mixing(x, x.mean(new long[] { -2 }), null, null, impl);
     }
 
-    private Tensor InvokeBranch(Func<Tensor, Tensor> branch, Tensor h)
+    /// <param name="inputShape">The shape of <paramref name="h"/>, which the branch must return.</param>
+    private Tensor InvokeBranch(Func<Tensor, Tensor> branch, Tensor h, long[] inputShape)
     {
         var f = branch(h)
             ?? throw new InvalidOperationException($"The branch of connection '{GetName()}' returned null.");
-        if (!f.shape.SequenceEqual(h.shape))
+        var shape = f.shape;
+        if (!shape.AsSpan().SequenceEqual(inputShape))
             throw new InvalidOperationException(
-                $"The branch of connection '{GetName()}' returned {StreamShape.Format(f.shape)}, but it must return the shape it was given, " +
-                $"{StreamShape.Format(h.shape)} (one stream of width {Channels}). A branch that changes the width cannot be hyper-connected.");
+                $"The branch of connection '{GetName()}' returned {StreamShape.Format(shape)}, but it must return the shape it was given, " +
+                $"{StreamShape.Format(inputShape)} (one stream of width {Channels}). A branch that changes the width cannot be hyper-connected.");
         return f;
     }
 

@@ -43,19 +43,40 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     }
 
     /// <summary>
+    /// Token counts below this take <see cref="ForwardRowMajor"/>: transposing φ costs about as much as the
+    /// products of a few dozen tokens, so a decoding step's handful of tokens reads φ as it is.
+    /// </summary>
+    public const long RowMajorTokens = 64;
+
+    /// <summary>
+    /// The forward from φ as stored ([nC, m]): <see cref="ForwardRowMajor"/> for few tokens, otherwise φ
+    /// transposed into scratch and <see cref="Forward"/>.
+    /// </summary>
+    public static void Compute(CoefficientsShape shape, T* x, T* phi, T* bias, T* alpha, CoefficientsForm<T> form,
+        T* pre, T* post, T* res, T* stats)
+    {
+        if (shape.Tokens < RowMajorTokens)
+        {
+            ForwardRowMajor(shape, x, phi, bias, alpha, form, pre, post, res, stats);
+            return;
+        }
+        using var phiT = new ScratchArray<T>(TransposedLength(shape));
+        Transpose(phi, shape, phiT.Pointer);
+        Forward(shape, x, phiT.Pointer, bias, alpha, form, pre, post, res, stats);
+    }
+
+    /// <summary>
     /// Writes H_pre [tokens, n], H_post [tokens, n], the H_res logits [tokens, n²], and into
     /// <paramref name="stats"/> ([tokens, m + 1]) each token's p and RMS statistic. φᵀ comes from <see cref="Transpose"/>.
     /// </summary>
     public static void Forward(CoefficientsShape shape, T* x, T* phiT, T* bias, T* alpha, CoefficientsForm<T> form,
         T* pre, T* post, T* res, T* stats)
     {
-        int d = shape.Width, m = shape.Projections, n = shape.N;
+        int d = shape.Width, m = shape.Projections;
         int ld = PhiStride(d);
         var chunks = TokenChunks.Plan(shape.Tokens, 2L * m * d, Tile);
-        nint xs = (nint)x, bs = (nint)bias, preOut = (nint)pre, postOut = (nint)post, resOut = (nint)res;
-        nint phiAddress = (nint)phiT, statsAddress = (nint)stats;
-        T alphaPre = alpha[0], alphaPost = alpha[1], alphaRes = alpha[2];
-        T invWidth = T.One / T.CreateTruncating(d);
+        nint xs = (nint)x, phiAddress = (nint)phiT, statsAddress = (nint)stats;
+        var outputs = new Outputs(bias, alpha, form, pre, post, res, stats);
         chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
         {
             T* phiRows = (T*)phiAddress;
@@ -79,32 +100,89 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
                         statsBase[(token + t) * (m + 1) + next] = q[Tile + t];
                     }
                 }
-
                 for (int t = 0; t < count; t++)
-                {
-                    long tok = token + t;
-                    T* v = (T*)xs + tok * d;
-                    T statistic = form.Statistic(VectorMath<T>.Dot(v, v, d) * invWidth);
-                    T* p = statsBase + tok * (m + 1);
-                    T invR = T.One / form.Divisor(statistic);
-                    for (int k = 0; k < m; k++)
-                        p[k] *= invR;
-                    p[m] = statistic;
-
-                    T* b = (T*)bs;
-                    T* preRow = (T*)preOut + tok * n;
-                    T* postRow = (T*)postOut + tok * n;
-                    T* resRow = (T*)resOut + tok * n * n;
-                    for (int i = 0; i < n; i++)
-                    {
-                        preRow[i] = VectorMath<T>.Sigmoid(alphaPre * p[i] + b[i]) + form.PreOffset;
-                        postRow[i] = T.CreateTruncating(2) * VectorMath<T>.Sigmoid(alphaPost * p[n + i] + b[n + i]);
-                    }
-                    for (int e = 0; e < n * n; e++)
-                        resRow[e] = alphaRes * p[2 * n + e] + b[2 * n + e];
-                }
+                    outputs.Finish(shape, (T*)xs, token + t);
             }
         });
+    }
+
+    /// <summary>
+    /// <see cref="Forward"/> with φ read as stored, [nC, m]: each token's m projections accumulate in
+    /// registers over the rows of φ, so no transposed copy is made. For few tokens (<see cref="RowMajorTokens"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ForwardRowMajor(CoefficientsShape shape, T* x, T* phi, T* bias, T* alpha, CoefficientsForm<T> form,
+        T* pre, T* post, T* res, T* stats)
+    {
+        int d = shape.Width, m = shape.Projections, width = Width;
+        var outputs = new Outputs(bias, alpha, form, pre, post, res, stats);
+        for (long token = 0; token < shape.Tokens; token++)
+        {
+            T* v = x + token * d;
+            T* q = stats + token * (m + 1);
+            int k = 0;
+            // Three vectors of projections at a time (n = 4: m = 24 is three float32 vectors): each row of φ
+            // is loaded once per token and multiplied by that row's element of v.
+            for (; k <= m - 3 * width; k += 3 * width)
+            {
+                Vector<T> a0 = default, a1 = default, a2 = default;
+                T* column = phi + k;
+                for (int r = 0; r < d; r++, column += m)
+                {
+                    var vr = new Vector<T>(v[r]);
+                    a0 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column), vr, a0);
+                    a1 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column + width), vr, a1);
+                    a2 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column + 2 * width), vr, a2);
+                }
+                VectorMath<T>.Store(q + k, a0);
+                VectorMath<T>.Store(q + k + width, a1);
+                VectorMath<T>.Store(q + k + 2 * width, a2);
+            }
+            for (; k <= m - width; k += width)
+            {
+                Vector<T> a0 = default;
+                T* column = phi + k;
+                for (int r = 0; r < d; r++, column += m)
+                    a0 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column), new Vector<T>(v[r]), a0);
+                VectorMath<T>.Store(q + k, a0);
+            }
+            for (; k < m; k++)
+            {
+                T sum = T.Zero;
+                for (int r = 0; r < d; r++)
+                    sum += v[r] * phi[(long)r * m + k];
+                q[k] = sum;
+            }
+            outputs.Finish(shape, x, token);
+        }
+    }
+
+    /// <summary>The per-token end of the forward: RMS statistic, 1/r scaling, then the three groups of coefficients.</summary>
+    private readonly struct Outputs(T* bias, T* alpha, CoefficientsForm<T> form, T* pre, T* post, T* res, T* stats)
+    {
+        /// <summary>Turns the token's raw projections, already in its stats row, into p, r and the coefficients.</summary>
+        public void Finish(CoefficientsShape shape, T* x, long token)
+        {
+            int d = shape.Width, m = shape.Projections, n = shape.N;
+            T* v = x + token * d;
+            T statistic = form.Statistic(VectorMath<T>.Dot(v, v, d) * (T.One / T.CreateTruncating(d)));
+            T* p = stats + token * (m + 1);
+            T invR = T.One / form.Divisor(statistic);
+            for (int k = 0; k < m; k++)
+                p[k] *= invR;
+            p[m] = statistic;
+
+            T* preRow = pre + token * n;
+            T* postRow = post + token * n;
+            T* resRow = res + token * n * n;
+            for (int i = 0; i < n; i++)
+            {
+                preRow[i] = VectorMath<T>.Sigmoid(alpha[0] * p[i] + bias[i]) + form.PreOffset;
+                postRow[i] = T.CreateTruncating(2) * VectorMath<T>.Sigmoid(alpha[1] * p[n + i] + bias[n + i]);
+            }
+            for (int e = 0; e < n * n; e++)
+                resRow[e] = alpha[2] * p[2 * n + e] + bias[2 * n + e];
+        }
     }
 
     /// <summary>

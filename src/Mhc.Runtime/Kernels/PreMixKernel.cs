@@ -104,4 +104,63 @@ internal static unsafe class PreMixKernel<T> where T : unmanaged, IFloatingPoint
             }
         }
     }
+    /// <summary>dH_pre[i] = x[i,:]·dh only: the part of the backward the coefficients' chain rule needs first.</summary>
+    public static void WeightGradient(T* x, T* gradOutput, T* gradWeights, long tokens, int n, int channels)
+    {
+        nint xs = (nint)x, gh = (nint)gradOutput, gw = (nint)gradWeights;
+        TokenChunks.Plan(tokens, 2L * n * channels).Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
+        {
+            for (long token = start; token < end; token++)
+            {
+                T* xt = (T*)xs + token * n * channels;
+                T* dh = (T*)gh + token * channels;
+                for (int i = 0; i < n; i++)
+                    ((T*)gw)[token * n + i] = VectorMath<T>.Dot(xt + (long)i * channels, dh, channels);
+            }
+        });
+    }
+
+    /// <summary>
+    /// dx[i,:] += scale·x[i,:] + w[i]·dh in place (dh null: the scale term only), one pass per token: the RMS norm's term and the pre-mix's,
+    /// added onto the coefficients' gq·φᵀ that <paramref name="gradX"/> already holds.
+    /// </summary>
+    public static void AddInputGradient(T* x, T* weights, T* scale, T* gradOutput, T* gradX, long tokens, int n, int channels)
+    {
+        nint xs = (nint)x, ws = (nint)weights, ss = (nint)scale, gh = (nint)gradOutput, gx = (nint)gradX;
+        TokenChunks.Plan(tokens, 3L * n * channels).Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
+        {
+            for (long token = start; token < end; token++)
+            {
+                long rows = token * n * channels;
+                T* dh = (T*)gh + token * channels;
+                T st = ((T*)ss)[token];
+                var s = new Vector<T>(st);
+                for (int i = 0; i < n; i++)
+                {
+                    T* xi = (T*)xs + rows + (long)i * channels;
+                    T* dxi = (T*)gx + rows + (long)i * channels;
+                    T wi = ((T*)ws)[token * n + i];
+                    var w = new Vector<T>(wi);
+                    int c = 0;
+                    if (gh == 0)
+                    {
+                        // No gradient reached h: only the RMS norm's term.
+                        for (; c <= channels - Width; c += Width)
+                            VectorMath<T>.Store(dxi + c, VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(xi + c), s, VectorMath<T>.Load(dxi + c)));
+                        for (; c < channels; c++)
+                            dxi[c] += xi[c] * st;
+                        continue;
+                    }
+                    for (; c <= channels - Width; c += Width)
+                    {
+                        var sum = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(xi + c), s,
+                            VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(dh + c), w, VectorMath<T>.Load(dxi + c)));
+                        VectorMath<T>.Store(dxi + c, sum);
+                    }
+                    for (; c < channels; c++)
+                        dxi[c] += xi[c] * st + dh[c] * wi;
+                }
+            }
+        });
+    }
 }

@@ -161,4 +161,36 @@ public static class MhcOps
         => is_grad_enabled()
             ? MergeFunction.apply(x, hRes, hPost, branchOutput, StreamLinks.Argument(link))
             : MergeFunction.Compute(x, hRes, hPost, branchOutput);
+
+    /// <summary>
+    /// A connection's whole mix on the fused path, one node (<see cref="MixFunction"/>): the branch input h, H_post,
+    /// and the matrix the merge applies (H_res, or H_resᵀ under the transposing conventions: merge it with
+    /// <see cref="ConnectionConvention.MhcSpec"/>). The connection has checked the shapes and made x contiguous;
+    /// its parameters are its own, so only what the kernels read directly is checked here.
+    /// </summary>
+    internal static (Tensor Input, Tensor Post, Tensor Mix) ConnectionMix(Tensor x, Tensor phi, Tensor bias, Tensor alpha,
+        double rmsEps, int iterations, ConnectionConvention convention, StreamLink? link)
+    {
+        RequireFusable((x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha)));
+        if (!is_grad_enabled())
+        {
+            var result = MixFunction.Compute(x, phi, bias, alpha, rmsEps, iterations, convention);
+            result.Pre.Dispose();
+            result.Logits.Dispose();
+            result.Stats.Dispose();
+            return (result.Input, result.Post, result.Mix);
+        }
+        var outputs = MixFunction.apply(x, phi, bias, alpha, rmsEps, iterations, convention, StreamLinks.Argument(link));
+        return (outputs[0], outputs[1], outputs[2]);
+    }
+
+    /// <summary>
+    /// A connection's merge on the fused path, after <see cref="ConnectionMix"/>: the operands come from the mix and
+    /// the branch output's shape was checked against h, so only the branch output's memory is checked here.
+    /// </summary>
+    internal static Tensor ConnectionMerge(Tensor x, Tensor mix, Tensor hPost, Tensor branchOutput, StreamLink? link)
+    {
+        RequireFusable((branchOutput, "the branch output"));
+        return FusedMerge(x, mix, hPost, branchOutput, link);
+    }
 }

@@ -9,8 +9,11 @@ internal static class StreamShape
 
     /// <summary>Checks that <paramref name="streams"/> is [..., n, C].</summary>
     public static void RequireStreams(Tensor streams, int n, long channels, string argument)
+        => RequireStreams(streams.shape, n, channels, argument);
+
+    /// <summary>Checks that a stream tensor's <paramref name="shape"/> is [..., n, C].</summary>
+    public static void RequireStreams(long[] shape, int n, long channels, string argument)
     {
-        var shape = streams.shape;
         if (shape.Length < 2 || shape[^2] != n || shape[^1] != channels)
             throw new ArgumentException(
                 $"Expected a stream tensor of shape [..., {n}, {channels}] (n = {n} streams of width {channels}), got {Format(shape)}. " +

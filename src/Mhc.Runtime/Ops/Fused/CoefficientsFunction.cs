@@ -12,7 +12,8 @@ namespace Mhc.Runtime.Ops.Fused;
 /// contiguous. Outputs H_pre [..., n], H_post [..., n], H_res logits [..., n, n]. Each token's p and r
 /// are saved beside the inputs ([tokens, m + 1], tiny next to x) so the backward needs no second pass
 /// of v·φ. The forward is one fused pass over v; the backward fuses the per-token chain rule and leaves
-/// its two matrix products to libtorch's BLAS. An optional sixth argument, a <see cref="StreamLink"/>,
+/// its two matrix products to libtorch's BLAS (<see cref="MixFunction"/> runs the same passes inside a
+/// connection's whole mix). An optional sixth argument, a <see cref="StreamLink"/>,
 /// lets a recompute segment supply x in the backward instead of the graph keeping it; the seventh, a
 /// <see cref="ConnectionConvention"/>, selects the formulas.
 /// </summary>
@@ -70,35 +71,66 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
             var saved = ctx.get_saved_variables();
             if (borrowed is not null) saved.Insert(0, borrowed);
             var (x, phi, bias, alpha, stats) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
-            var shape = ShapeOf(x);
-            var gq = empty([shape.Tokens, shape.Projections], dtype: x.dtype);
-            var scale = empty([shape.Tokens, 1], dtype: x.dtype);
-            gradBias = empty_like(bias).MoveToOuterDisposeScope();
-            gradAlpha = empty_like(alpha).MoveToOuterDisposeScope();
             var grads = new Tensor?[3];
             for (int i = 0; i < 3; i++)
                 grads[i] = gradOutputs[i] is { IsInvalid: false } g ? g.contiguous() : null;
-            Tensor[] buffers = [bias, alpha, stats, gq, scale, gradBias, gradAlpha];
-            if (x.dtype == ScalarType.Float32)
-                ChainToProjections(shape, Form<float>(eps, convention), buffers, grads);
-            else
-                ChainToProjections(shape, Form<double>(eps, convention), buffers, grads);
-
-            // The two products over all tokens are plain GEMMs: the BLAS library beats any hand-written
-            // loop at them (about 9× here), so the fused part stops at gq. ∂φ is computed as (gqᵀ·v)ᵀ:
-            // MKL runs that operand order ~1.4× faster than vᵀ·gq at the GPT's shapes (thin m = 24).
-            var v = x.view(shape.Tokens, shape.Width);
-            gradPhi = gq.t().mm(v).t().contiguous().MoveToOuterDisposeScope();
-            gradX = gq.mm(phi.t()).addcmul_(v, scale, 1).view_as(x).MoveToOuterDisposeScope();
+            var chain = Chain(x, bias, alpha, stats, eps, convention, grads[0], grads[1], grads[2]);
+            gradBias = chain.GradBias.MoveToOuterDisposeScope();
+            gradAlpha = chain.GradAlpha.MoveToOuterDisposeScope();
+            gradPhi = PhiGradient(x, chain.Gq).MoveToOuterDisposeScope();
+            var v = Rows(x);
+            gradX = chain.Gq.mm(phi.t()).addcmul_(v, chain.Scale, 1).view_as(x).MoveToOuterDisposeScope();
             link?.Release();
         }
         GradientHandles.ReleaseIncoming([.. gradOutputs]);
         return GradientHandles.HandOver(gradX, gradPhi, gradBias, gradAlpha, null, null, null);
     }
 
+    /// <summary>What the chain rule gives per token before the two products over all tokens.</summary>
+    internal readonly record struct ChainResult(Tensor Gq, Tensor Scale, Tensor GradBias, Tensor GradAlpha);
+
+    /// <summary>
+    /// The per-token part of the coefficients' backward (the kernel's ChainToProjections):
+    /// gq = ∂loss/∂(v·φ) [tokens, m], the factor of v in ∂loss/∂v [tokens, 1], and the bias and α gradients.
+    /// Gradients that did not arrive are null. ∂v is then gq·φᵀ + scale·v, ∂φ is <see cref="PhiGradient"/>.
+    /// </summary>
+    internal static ChainResult Chain(Tensor x, Tensor bias, Tensor alpha, Tensor stats, double eps, ConnectionConvention convention,
+        Tensor? gradPre, Tensor? gradPost, Tensor? gradRes)
+    {
+        var shape = ShapeOf(x);
+        var result = new ChainResult(empty([shape.Tokens, shape.Projections], dtype: x.dtype), empty([shape.Tokens, 1], dtype: x.dtype),
+            empty_like(bias), empty_like(alpha));
+        Tensor[] buffers = [bias, alpha, stats, result.Gq, result.Scale, result.GradBias, result.GradAlpha];
+        Tensor?[] grads = [gradPre, gradPost, gradRes];
+        if (x.dtype == ScalarType.Float32)
+            ChainToProjections(shape, Form<float>(eps, convention), buffers, grads);
+        else
+            ChainToProjections(shape, Form<double>(eps, convention), buffers, grads);
+        return result;
+    }
+
+    /// <summary>
+    /// ∂φ = vᵀ·gq over all tokens, a plain GEMM for the BLAS library (about 9× a hand-written loop here),
+    /// computed as (gqᵀ·v)ᵀ: MKL runs that operand order ~1.4× faster than vᵀ·gq at the GPT's shapes (thin m = 24).
+    /// </summary>
+    internal static Tensor PhiGradient(Tensor x, Tensor gq)
+    {
+        using var v = Rows(x);
+        using var product = gq.t().mm(v);
+        using var transposed = product.t();
+        return transposed.contiguous();
+    }
+
+    /// <summary>x as [tokens, nC], the v of every token.</summary>
+    private static Tensor Rows(Tensor x)
+    {
+        var shape = ShapeOf(x);
+        return x.view(shape.Tokens, shape.Width);
+    }
+
     private static CoefficientsShape ShapeOf(Tensor x) => new(OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
 
-    private static CoefficientsForm<T> Form<T>(double rmsEps, ConnectionConvention convention)
+    internal static CoefficientsForm<T> Form<T>(double rmsEps, ConnectionConvention convention)
         where T : unmanaged, IFloatingPointIeee754<T>
         => new(T.CreateChecked(rmsEps), convention.RmsEpsilonOutsideRoot(), T.CreateChecked(convention.PreOffset()));
 
@@ -107,10 +139,9 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
     private static unsafe void Forward<T>(Tensor[] t, CoefficientsForm<T> form) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var shape = ShapeOf(t[0]);
-        using var phiT = TransposedPhi<T>(t[1], shape);
-        CoefficientsKernel<T>.Forward(shape, TensorMemory.Pointer<T>(t[0]), phiT.Pointer, TensorMemory.Pointer<T>(t[2]),
-            TensorMemory.Pointer<T>(t[3]), form, TensorMemory.Pointer<T>(t[4]), TensorMemory.Pointer<T>(t[5]),
-            TensorMemory.Pointer<T>(t[6]), TensorMemory.Pointer<T>(t[7]));
+        T* x = TensorMemory.Pointer<T>(t[0]), bias = TensorMemory.Pointer<T>(t[2]), alpha = TensorMemory.Pointer<T>(t[3]);
+        T* pre = TensorMemory.Pointer<T>(t[4]), post = TensorMemory.Pointer<T>(t[5]), res = TensorMemory.Pointer<T>(t[6]), stats = TensorMemory.Pointer<T>(t[7]);
+        CoefficientsKernel<T>.Compute(shape, x, TensorMemory.Pointer<T>(t[1]), bias, alpha, form, pre, post, res, stats);
     }
 
     /// <param name="t">bias, alpha, the saved stats, then gq, scale, gradBias and gradAlpha to write.</param>
@@ -121,14 +152,6 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
         CoefficientsKernel<T>.ChainToProjections(shape, form, TensorMemory.Pointer<T>(t[0]), TensorMemory.Pointer<T>(t[1]),
             TensorMemory.Pointer<T>(t[2]), OptionalPointer<T>(grads[0]), OptionalPointer<T>(grads[1]), OptionalPointer<T>(grads[2]),
             TensorMemory.Pointer<T>(t[3]), TensorMemory.Pointer<T>(t[4]), TensorMemory.Pointer<T>(t[5]), TensorMemory.Pointer<T>(t[6]));
-    }
-
-    private static unsafe ScratchArray<T> TransposedPhi<T>(Tensor phi, CoefficientsShape shape)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var phiT = new ScratchArray<T>(CoefficientsKernel<T>.TransposedLength(shape));
-        CoefficientsKernel<T>.Transpose(TensorMemory.Pointer<T>(phi), shape, phiT.Pointer);
-        return phiT;
     }
 
     private static unsafe T* OptionalPointer<T>(Tensor? tensor) where T : unmanaged

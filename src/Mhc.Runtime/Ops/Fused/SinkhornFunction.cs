@@ -49,15 +49,21 @@ internal sealed class SinkhornFunction : SingleTensorFunction<SinkhornFunction>
         using (NewDisposeScope())
         {
             var logits = ctx.get_saved_variables()[0];
-            var grad = gradOutput.contiguous();
-            gradLogits = empty_like(logits).MoveToOuterDisposeScope();
-            if (logits.dtype == ScalarType.Float32)
-                Backward<float>(logits, grad, gradLogits, iterations, softmax);
-            else
-                Backward<double>(logits, grad, gradLogits, iterations, softmax);
+            gradLogits = Gradient(logits, gradOutput.contiguous(), iterations, softmax).MoveToOuterDisposeScope();
         }
         GradientHandles.ReleaseIncoming(gradOutput);
         return GradientHandles.HandOver(gradLogits, null, null);
+    }
+
+    /// <summary>∂loss/∂logits from ∂loss/∂output (contiguous), the iterations recomputed from the logits.</summary>
+    internal static Tensor Gradient(Tensor logits, Tensor gradOutput, int iterations, bool softmax)
+    {
+        var gradLogits = empty_like(logits);
+        if (logits.dtype == ScalarType.Float32)
+            Backward<float>(logits, gradOutput, gradLogits, iterations, softmax);
+        else
+            Backward<double>(logits, gradOutput, gradLogits, iterations, softmax);
+        return gradLogits;
     }
 
     private static unsafe void Forward<T>(Tensor logits, Tensor output, int iterations, bool softmax)
