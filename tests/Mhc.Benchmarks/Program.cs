@@ -13,6 +13,7 @@ using static TorchSharp.torch;
 //   -- gpt [--quick] [--rounds N]             the GPT trained and sampled end to end, residual vs mHC (Gpt/GptSuite.cs);
 //                                             --rounds: every shape, N rounds after one warm-up (a loaded machine's budget)
 //   -- conventions [--quick]                  MHC-SPEC vs the Megatron-LM and DeepSeek-V4 conventions (Conventions/ConventionSuite.cs)
+//   -- calls [--quick]                        one connection call under no_grad at decoding token counts, µs (Calls/CallCostSuite.cs)
 if (args.FirstOrDefault() == "memory")
 {
     MemorySuite.Run(args[1..]);
@@ -35,6 +36,11 @@ if (roundsAt >= 0)
 if (args.Contains("gpt"))
 {
     GptSuite.Run(new BenchmarkSettings(quick, warmup, rounds, reuse));
+    return;
+}
+if (args.Contains("calls"))
+{
+    Mhc.Benchmarks.Calls.CallCostSuite.Run(new BenchmarkSettings(quick, warmup, rounds, reuse));
     return;
 }
 if (args.Contains("conventions"))

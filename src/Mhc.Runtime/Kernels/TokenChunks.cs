@@ -1,10 +1,10 @@
 namespace Mhc.Runtime.Kernels;
 
 /// <summary>
-/// Splits a run of tokens into contiguous chunks for <see cref="Parallel.For(int, int, Action{int})"/>.
-/// Each chunk gets at least 2²⁰ operations, so work below about 2·2²⁰ runs inline on the calling thread:
-/// smaller hand-offs to the thread pool cost more than they save, above all while libtorch's OpenMP
-/// workers spin on the same cores (a generation forward at the trainer's default shape is all such work).
+/// Splits a run of tokens into contiguous chunks that run in parallel, by default on libtorch's own OpenMP
+/// team (<see cref="TorchThreads"/>). Each chunk gets at least 2²⁰ operations, so work below about 2·2²⁰ runs
+/// inline on the calling thread: smaller hand-offs cost more than they save (a generation forward at the
+/// trainer's default shape is all such work).
 /// </summary>
 internal readonly struct TokenChunks
 {
@@ -19,11 +19,10 @@ internal readonly struct TokenChunks
     internal static long MinOperationsPerChunk { get; set; } = DefaultMinOperationsPerChunk;
 
     /// <summary>
-    /// Runs every kernel on the calling thread. For measuring what handing chunks to .NET's thread pool
-    /// costs while libtorch's own OpenMP workers hold the same cores (the benchmarks' GPT suite compares
-    /// both); set it between steps, never while kernels run.
+    /// Where chunks run: libtorch's OpenMP team where it is found (the default), else .NET's thread pool. The
+    /// benchmarks' GPT suite compares the three choices side by side; set it between steps, never while kernels run.
     /// </summary>
-    internal static bool SingleThreaded { get; set; }
+    internal static ChunkThreads Threads { get; set; } = ChunkThreads.TorchTeam;
 
     public long Tokens { get; }
     public int Count { get; }
@@ -60,15 +59,31 @@ internal readonly struct TokenChunks
 
     public long End(int chunk) => Math.Min(Tokens, (chunk + 1) * _chunkSize);
 
-    /// <summary>Runs <paramref name="body"/>(start, end, chunkIndex) for every chunk.</summary>
+    /// <summary>Runs <paramref name="body"/>(start, end, chunkIndex) for every chunk, on the threads <see cref="Threads"/> names.</summary>
     public void Run(Action<long, long, int> body)
     {
-        if (Count == 1 || SingleThreaded)
+        if (Count == 1 || Threads == ChunkThreads.CallerOnly)
         {
             body(0, Tokens, 0);
             return;
         }
         var self = this;
-        Parallel.For(0, Count, chunk => body(self.Start(chunk), self.End(chunk), chunk));
+        if (Threads == ChunkThreads.TorchTeam && TorchThreads.Available)
+            TorchThreads.Run(Count, chunk => body(self.Start(chunk), self.End(chunk), chunk));
+        else
+            Parallel.For(0, Count, chunk => body(self.Start(chunk), self.End(chunk), chunk));
     }
+}
+
+/// <summary>The threads a kernel's chunks run on.</summary>
+internal enum ChunkThreads
+{
+    /// <summary>libtorch's intra-op OpenMP team (<see cref="TorchThreads"/>), or .NET's pool where it is not found.</summary>
+    TorchTeam,
+
+    /// <summary>.NET's thread pool, beside libtorch's team.</summary>
+    DotNetPool,
+
+    /// <summary>The calling thread alone, in one chunk.</summary>
+    CallerOnly,
 }

@@ -76,7 +76,43 @@ internal static class ConnectionProfile
             Console.WriteLine($"    {parts[i].Name,-38} {Harness.Ms(forward),8}  {Harness.Ms(backward),8}  {Harness.Ms(perStep),12}  " +
                               $"{Percent(perStep / steps.Mhc),14}  {Percent(perStep / overhead),14}");
         }
+        PrintFloor(shape, settings, overhead, times[2 * Array.FindIndex(parts, p => p.Name.StartsWith("whole")) + 1]);
         connection.Dispose();
+    }
+
+    /// <summary>
+    /// The least an mHC step can cost over the residual one on this machine: the bytes a connection must move
+    /// (MHC-SPEC §7, as if every pass were fused: forward reads x for the mix and x and f for the merge and writes
+    /// h and the new streams, 14·C floats a token; backward reads ∂out, x, f and ∂h and writes ∂x and ∂f, 15·C)
+    /// at the bandwidth a large copy reaches here, plus the coefficients' three products (2·tokens·nC·m FLOPs each)
+    /// at the speed libtorch's BLAS reaches on the model's own GEMM. The coefficient products' own BLAS speed
+    /// says how far from that speed their thin shape (m = 24 columns) is.
+    /// </summary>
+    private static void PrintFloor(GptShape shape, BenchmarkSettings settings, double overhead, double wholeConnection)
+    {
+        using var scope = NewDisposeScope();
+        long tokens = shape.Tokens, c = shape.Width, m = Streams * Streams + 2 * Streams;
+        int connections = 2 * shape.Layers;
+        var big = randn(16L << 20); // 64 MiB, beyond L2, as the stream states of a step together are
+        var a = randn(tokens, c);
+        var up = randn(c, 4 * c);
+        var v = randn(tokens, Streams * c);
+        var phi = randn(Streams * c, m);
+        var times = Harness.MedianMilliseconds(
+            [() => { using var copy = big.clone(); }, () => { using var y = a.mm(up); }, () => { using var y = v.mm(phi); }],
+            settings.Warmup, Math.Max(5, settings.Rounds));
+        double bandwidth = 2.0 * big.numel() * 4 / (times[0] / 1000);               // bytes/s, read + write
+        double modelGemm = 2.0 * tokens * c * 4 * c / (times[1] / 1000);           // FLOP/s
+        double thinGemm = 2.0 * tokens * Streams * c * m / (times[2] / 1000);
+        double bytes = (14 + 15) * c * 4.0 * tokens;
+        double flops = 3 * 2.0 * tokens * Streams * c * m;
+        double floor = (bytes / bandwidth + flops / modelGemm) * 1000;               // ms per connection
+        Console.WriteLine($"  Machine: copy {bandwidth / 1e9:0.0} GB/s; BLAS {modelGemm / 1e9:0.0} GFLOP/s on the MLP's [{tokens}×{c}]·[{c}×{4 * c}], " +
+                          $"{thinGemm / 1e9:0.0} GFLOP/s on the coefficients' [{tokens}×{Streams * c}]·[{Streams * c}×{m}]");
+        Console.WriteLine($"  Floor of one connection (fwd + bwd): {bytes / 1e6:0.0} MB at copy speed + {flops / 1e6:0} MFLOP at the MLP's speed = {Harness.Ms(floor)} ms; " +
+                          $"measured {Harness.Ms(wholeConnection)} ms ({Harness.Ratio(wholeConnection / floor)} the floor)");
+        Console.WriteLine($"  Floor of the step's overhead: {Harness.Ms(floor * connections)} ms for {connections} connections " +
+                          $"(measured overhead {Harness.Ms(overhead)} ms, {Harness.Ratio(overhead / (floor * connections))} the floor)");
     }
 
     private static string Percent(double share) => double.IsFinite(share) ? $"{100 * share:0.0}%" : "–";

@@ -5,7 +5,7 @@ namespace Mhc.Benchmarks.Gpt;
 
 /// <summary>
 /// The same GPT trained and sampled with a plain residual, with 4 streams but no mixing, and with mHC
-/// (n = 4; kernels threaded as shipped, and on the calling thread only), side by side: training-step
+/// (n = 4; kernels on libtorch's OpenMP team as shipped, on .NET's thread pool, and on the calling thread only), side by side: training-step
 /// time and generation speed as ratios to the residual model, then the profile of an mHC connection at
 /// the same shapes.
 /// </summary>
@@ -19,11 +19,12 @@ internal static class GptSuite
     private static readonly GptShape Wide = new("wide", Layers: 4, Width: 768, Heads: 12, Context: 128, Batch: 4);
 
     private static readonly GptVariant[] Variants =
-        [GptVariant.Residual, GptVariant.WideResidual, GptVariant.Mhc, GptVariant.MhcReference, GptVariant.MhcOneThread, GptVariant.MhcRecompute];
+        [GptVariant.Residual, GptVariant.WideResidual, GptVariant.Mhc, GptVariant.MhcReference, GptVariant.MhcDotNetPool, GptVariant.MhcOneThread, GptVariant.MhcRecompute];
 
     public static void Run(BenchmarkSettings settings)
     {
         Console.WriteLine($"GPT end to end — {Environment.ProcessorCount} cores, torch threads {get_num_threads()}, " +
+                          $"kernel chunks on {(Mhc.Runtime.Kernels.TorchThreads.Available ? "libtorch's OpenMP team" : ".NET's thread pool (no libgomp found)")}, " +
                           $"{(settings.Quick ? "quick" : "full")} run, medians of {settings.Rounds} interleaved rounds, " +
                           $"{(settings.ReusesFreedMemory ? "freed memory reused (CpuAllocator.ReuseFreedMemory)" : "default allocator")}\n");
         foreach (var shape in settings.Quick ? new[] { TrainerDefault } : new[] { TrainerDefault, Larger, Wide })
