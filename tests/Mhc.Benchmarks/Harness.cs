@@ -5,7 +5,7 @@ namespace Mhc.Benchmarks;
 
 /// <summary>
 /// Times two or more variants of the same work side by side: warm-up, then rounds in which every
-/// variant runs once in turn (so drift in machine load hits all of them alike), reporting medians.
+/// variant runs once in turn (so drift in machine load hits all of them alike) on a collected heap, reporting medians.
 /// </summary>
 internal static class Harness
 {
@@ -21,6 +21,10 @@ internal static class Harness
         for (int r = 0; r < rounds; r++)
             for (int v = 0; v < variants.Count; v++)
             {
+                // Each variant starts on a collected heap: the garbage one leaves (the reference path's many tensor
+                // wrappers, each with a finalizer) would otherwise be collected in the next one's time.
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
                 var clock = Stopwatch.StartNew();
                 variants[v]();
                 samples[v][r] = clock.Elapsed.TotalMilliseconds;

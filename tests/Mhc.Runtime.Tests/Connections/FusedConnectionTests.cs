@@ -85,6 +85,16 @@ public sealed class FusedConnectionTests : IDisposable
         Close(inference, expected, Tolerance, "output against the reference");
     }
 
+    [Fact]
+    public void InferencePathTakesAnEmptyBatch()
+    {
+        using var scope = NewDisposeScope();
+        var (fused, _) = Pair(4, ConnectionConvention.Megatron, seed: 4);
+        using var noGrad = no_grad();
+        var y = fused.forward(zeros(0, 3, 4, Channels, dtype: ScalarType.Float64), h => h.tanh());
+        Assert.Equal(new long[] { 0, 3, 4, Channels }, y.shape);
+    }
+
     /// <summary>A branch that returns float32 or a strided view under no_grad: converted and made contiguous before the merge, as on the other paths.</summary>
     [Fact]
     public void InferencePathTakesBranchOutputsOfAnotherDtypeOrLayout()
