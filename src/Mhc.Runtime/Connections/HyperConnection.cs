@@ -137,7 +137,7 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
             using var scope = NewDisposeScope();
             var fc = f.to_type(computeType).contiguous();
             var output = Kind == ConnectionKind.Residual ? mixing.X + fc.unsqueeze(-2)
-                : mixing.FusedMix ? MhcOps.ConnectionMerge(mixing.X, mixing.HRes!, mixing.Post!, fc, link)
+                : mixing.Deferred is { } deferred ? MhcOps.ConnectionMerge(mixing.X, mixing.HRes!, mixing.Post!, fc, link, deferred)
                 : MhcOps.Merge(mixing.X, mixing.HRes!, mixing.Post!, fc, mixing.Implementation, Options.Convention, link);
             var result = output.to_type(activationType).MoveToOuterDisposeScope();
             tracker?.Produced(result, link);
@@ -177,10 +177,12 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
     }
 
     /// <summary>
-    /// What a connection computes before its branch runs, held across the branch call. <paramref name="FusedMix"/>:
-    /// made by <see cref="MhcOps.ConnectionMix"/>, whose H_res is already the matrix the merge applies.
+    /// What a connection computes before its branch runs, held across the branch call. <paramref name="Deferred"/>:
+    /// made by <see cref="MhcOps.ConnectionMix"/>, whose H_res is already the matrix the merge applies, and the
+    /// hand-over through which the merge leaves ∂x to the mix.
     /// </summary>
-    private sealed record Mixing(Tensor X, Tensor Input, Tensor? Post, Tensor? HRes, OpsImplementation Implementation, bool FusedMix = false)
+    private sealed record Mixing(Tensor X, Tensor Input, Tensor? Post, Tensor? HRes, OpsImplementation Implementation,
+        DeferredStreamGradient? Deferred = null)
         : IDisposable
     {
         public IEnumerable<IDisposable> Tensors => new[] { X, Input, Post, HRes }.OfType<IDisposable>();
@@ -196,9 +198,10 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
         // The fused path runs the whole mix as one node; a probe measuring the model takes the three ops, which show H_pre.
         if (impl == OpsImplementation.Fused && Recorder is null)
         {
+            var deferred = new DeferredStreamGradient();
             var (input, hPost, mix) = MhcOps.ConnectionMix(x, As(phi!, computeType), As(bias!, computeType), As(alpha!, computeType),
-                Options.RmsEpsilon, Options.SinkhornIterations, Options.Convention, link);
-            return new Mixing(x, input, hPost, mix, impl, FusedMix: true);
+                Options.RmsEpsilon, Options.SinkhornIterations, Options.Convention, link, deferred);
+            return new Mixing(x, input, hPost, mix, impl, deferred);
         }
         var (pre, post, logits) = MhcOps.Coefficients(
             x, As(phi!, computeType), As(bias!, computeType), As(alpha!, computeType), Options.RmsEpsilon, impl, Options.Convention, link);

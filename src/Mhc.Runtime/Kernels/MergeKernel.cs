@@ -32,7 +32,8 @@ internal static unsafe class MergeKernel<T> where T : unmanaged, IFloatingPointI
 
     /// <summary>
     /// dx[j,:] = Σ_i H_res[i,j]·dy[i,:]; dH_res[i,j] = dy[i,:]·x[j,:]; dH_post[i] = dy[i,:]·f;
-    /// df = Σ_i H_post[i]·dy[i,:].
+    /// df = Σ_i H_post[i]·dy[i,:]. With <paramref name="gradX"/> null, dx is left to the caller (a connection's
+    /// mix adds it in its own pass over ∂x, see <see cref="PreMixKernel{T}.AddInputGradient"/>).
     /// </summary>
     public static void Backward(T* x, T* hRes, T* hPost, T* branch, T* gradOutput,
         T* gradX, T* gradRes, T* gradPost, T* gradBranch, long tokens, int n, int channels)
@@ -45,10 +46,13 @@ internal static unsafe class MergeKernel<T> where T : unmanaged, IFloatingPointI
             {
                 long rows = token * n * channels;
                 var t = new TokenGradients((T*)xs + rows, (T*)rs + token * n * n, (T*)ps + token * n, (T*)fs + token * channels,
-                    (T*)gys + rows, (T*)gxs + rows, (T*)grs + token * n * n, (T*)gps + token * n, (T*)gfs + token * channels);
+                    (T*)gys + rows, gxs == 0 ? null : (T*)gxs + rows, (T*)grs + token * n * n, (T*)gps + token * n, (T*)gfs + token * channels);
                 if (n == 4)
                 {
-                    InputGradients4(t, channels);
+                    if (gxs != 0)
+                        InputGradients4(t, channels);
+                    else
+                        BranchGradient4(t, channels);
                     MixGradients4(t, 0, channels);
                     MixGradients4(t, 2, channels);
                 }
@@ -126,6 +130,29 @@ internal static unsafe class MergeKernel<T> where T : unmanaged, IFloatingPointI
             for (int j = 0; j < 4; j++)
                 t.Dx[j * channels + c] = a * r[j] + b * r[4 + j] + d * r[8 + j] + e * r[12 + j];
         }
+    }
+
+    /// <summary>n = 4: df alone, one pass over dy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BranchGradient4(TokenGradients t, int channels)
+    {
+        T* dy1 = t.Dy + channels, dy2 = t.Dy + 2 * channels, dy3 = t.Dy + 3 * channels;
+        T* p = t.P;
+        var p0 = new Vector<T>(p[0]);
+        var p1 = new Vector<T>(p[1]);
+        var p2 = new Vector<T>(p[2]);
+        var p3 = new Vector<T>(p[3]);
+        int c = 0;
+        for (; c <= channels - Width; c += Width)
+        {
+            var df = VectorMath<T>.Load(t.Dy + c) * p0;
+            df = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(dy1 + c), p1, df);
+            df = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(dy2 + c), p2, df);
+            df = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(dy3 + c), p3, df);
+            VectorMath<T>.Store(t.Df + c, df);
+        }
+        for (; c < channels; c++)
+            t.Df[c] = t.Dy[c] * p[0] + dy1[c] * p[1] + dy2[c] * p[2] + dy3[c] * p[3];
     }
 
     /// <summary>
@@ -213,7 +240,7 @@ internal static unsafe class MergeKernel<T> where T : unmanaged, IFloatingPointI
             for (int i = 0; i < n; i++)
                 dfv = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(dy + (long)i * channels + c), new Vector<T>(p[i]), dfv);
             VectorMath<T>.Store(t.Df + c, dfv);
-            for (int j = 0; j < n; j++)
+            for (int j = 0; j < n && t.Dx != null; j++)
             {
                 var acc = Vector<T>.Zero;
                 for (int i = 0; i < n; i++)
@@ -227,7 +254,7 @@ internal static unsafe class MergeKernel<T> where T : unmanaged, IFloatingPointI
             for (int i = 0; i < n; i++)
                 dfs += dy[(long)i * channels + c] * p[i];
             t.Df[c] = dfs;
-            for (int j = 0; j < n; j++)
+            for (int j = 0; j < n && t.Dx != null; j++)
             {
                 T acc = T.Zero;
                 for (int i = 0; i < n; i++)

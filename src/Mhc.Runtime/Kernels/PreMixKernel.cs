@@ -121,46 +121,102 @@ internal static unsafe class PreMixKernel<T> where T : unmanaged, IFloatingPoint
     }
 
     /// <summary>
-    /// dx[i,:] += scale·x[i,:] + w[i]·dh in place (dh null: the scale term only), one pass per token: the RMS norm's term and the pre-mix's,
-    /// added onto the coefficients' gq·φᵀ that <paramref name="gradX"/> already holds.
+    /// dx[j,:] += scale·x[j,:] + w[j]·dh + Σ_i M[i,j]·dy[i,:] in place, one pass per token: the RMS norm's term,
+    /// the pre-mix's and the merge's (M the matrix the merge applied, dy the merge's output gradient), added onto
+    /// the coefficients' gq·φᵀ that <paramref name="gradX"/> already holds. dh null: no pre-mix term; mix and
+    /// gradMerged null: no merge term.
     /// </summary>
-    public static void AddInputGradient(T* x, T* weights, T* scale, T* gradOutput, T* gradX, long tokens, int n, int channels)
+    public static void AddInputGradient(T* x, T* weights, T* scale, T* gradOutput, T* mix, T* gradMerged, T* gradX,
+        long tokens, int n, int channels)
     {
-        nint xs = (nint)x, ws = (nint)weights, ss = (nint)scale, gh = (nint)gradOutput, gx = (nint)gradX;
-        TokenChunks.Plan(tokens, 3L * n * channels).Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
+        nint xs = (nint)x, ws = (nint)weights, ss = (nint)scale, gh = (nint)gradOutput, ms = (nint)mix, gys = (nint)gradMerged, gx = (nint)gradX;
+        TokenChunks.Plan(tokens, (3L + n) * n * channels).Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
         {
             for (long token = start; token < end; token++)
             {
                 long rows = token * n * channels;
-                T* dh = (T*)gh + token * channels;
-                T st = ((T*)ss)[token];
-                var s = new Vector<T>(st);
-                for (int i = 0; i < n; i++)
-                {
-                    T* xi = (T*)xs + rows + (long)i * channels;
-                    T* dxi = (T*)gx + rows + (long)i * channels;
-                    T wi = ((T*)ws)[token * n + i];
-                    var w = new Vector<T>(wi);
-                    int c = 0;
-                    if (gh == 0)
-                    {
-                        // No gradient reached h: only the RMS norm's term.
-                        for (; c <= channels - Width; c += Width)
-                            VectorMath<T>.Store(dxi + c, VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(xi + c), s, VectorMath<T>.Load(dxi + c)));
-                        for (; c < channels; c++)
-                            dxi[c] += xi[c] * st;
-                        continue;
-                    }
-                    for (; c <= channels - Width; c += Width)
-                    {
-                        var sum = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(xi + c), s,
-                            VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(dh + c), w, VectorMath<T>.Load(dxi + c)));
-                        VectorMath<T>.Store(dxi + c, sum);
-                    }
-                    for (; c < channels; c++)
-                        dxi[c] += xi[c] * st + dh[c] * wi;
-                }
+                var t = new InputGradientRow((T*)xs + rows, (T*)ws + token * n, ((T*)ss)[token],
+                    gh == 0 ? null : (T*)gh + token * channels, ms == 0 ? null : (T*)ms + token * n * n,
+                    gys == 0 ? null : (T*)gys + rows, (T*)gx + rows);
+                if (n == 4 && t.Dh != null && t.Dy != null)
+                    AddInputGradient4(t, channels);
+                else
+                    AddInputGradientAnyN(t, n, channels);
             }
         });
+    }
+
+    /// <summary>One token's operands of <see cref="AddInputGradient"/>.</summary>
+    private readonly struct InputGradientRow(T* x, T* w, T scale, T* dh, T* m, T* dy, T* dx)
+    {
+        public readonly T* X = x, W = w, Dh = dh, M = m, Dy = dy, Dx = dx;
+        public readonly T Scale = scale;
+    }
+
+    /// <summary>n = 4 with all three terms: dh and the four rows of dy loaded once per vector of channels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddInputGradient4(InputGradientRow t, int channels)
+    {
+        T* m = t.M;
+        var s = new Vector<T>(t.Scale);
+        int c = 0;
+        for (; c <= channels - Width; c += Width)
+        {
+            var dh = VectorMath<T>.Load(t.Dh + c);
+            var a = VectorMath<T>.Load(t.Dy + c);
+            var b = VectorMath<T>.Load(t.Dy + channels + c);
+            var d = VectorMath<T>.Load(t.Dy + 2 * channels + c);
+            var e = VectorMath<T>.Load(t.Dy + 3 * channels + c);
+            for (int j = 0; j < 4; j++)
+            {
+                T* dxj = t.Dx + j * channels + c;
+                var acc = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(t.X + j * channels + c), s, VectorMath<T>.Load(dxj));
+                acc = VectorMath<T>.MultiplyAdd(dh, new Vector<T>(t.W[j]), acc);
+                acc = VectorMath<T>.MultiplyAdd(a, new Vector<T>(m[j]), acc);
+                acc = VectorMath<T>.MultiplyAdd(b, new Vector<T>(m[4 + j]), acc);
+                acc = VectorMath<T>.MultiplyAdd(d, new Vector<T>(m[8 + j]), acc);
+                acc = VectorMath<T>.MultiplyAdd(e, new Vector<T>(m[12 + j]), acc);
+                VectorMath<T>.Store(dxj, acc);
+            }
+        }
+        for (; c < channels; c++)
+        {
+            T dh = t.Dh[c], a = t.Dy[c], b = t.Dy[channels + c], d = t.Dy[2 * channels + c], e = t.Dy[3 * channels + c];
+            for (int j = 0; j < 4; j++)
+                t.Dx[j * channels + c] += t.X[j * channels + c] * t.Scale + dh * t.W[j] + a * m[j] + b * m[4 + j] + d * m[8 + j] + e * m[12 + j];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddInputGradientAnyN(InputGradientRow t, int n, int channels)
+    {
+        var s = new Vector<T>(t.Scale);
+        for (int j = 0; j < n; j++)
+        {
+            T* xj = t.X + (long)j * channels;
+            T* dxj = t.Dx + (long)j * channels;
+            var w = new Vector<T>(t.W[j]);
+            int c = 0;
+            for (; c <= channels - Width; c += Width)
+            {
+                var acc = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(xj + c), s, VectorMath<T>.Load(dxj + c));
+                if (t.Dh != null)
+                    acc = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(t.Dh + c), w, acc);
+                if (t.Dy != null)
+                    for (int i = 0; i < n; i++)
+                        acc = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(t.Dy + (long)i * channels + c), new Vector<T>(t.M[i * n + j]), acc);
+                VectorMath<T>.Store(dxj + c, acc);
+            }
+            for (; c < channels; c++)
+            {
+                T acc = xj[c] * t.Scale;
+                if (t.Dh != null)
+                    acc += t.Dh[c] * t.W[j];
+                if (t.Dy != null)
+                    for (int i = 0; i < n; i++)
+                        acc += t.Dy[(long)i * channels + c] * t.M[i * n + j];
+                dxj[c] += acc;
+            }
+        }
     }
 }

@@ -159,7 +159,7 @@ public static class MhcOps
 
     private static Tensor FusedMerge(Tensor x, Tensor hRes, Tensor hPost, Tensor branchOutput, StreamLink? link)
         => is_grad_enabled()
-            ? MergeFunction.apply(x, hRes, hPost, branchOutput, StreamLinks.Argument(link))
+            ? MergeFunction.apply(x, hRes, hPost, branchOutput, StreamLinks.Argument(link), MergeFunction.NoDeferral)
             : MergeFunction.Compute(x, hRes, hPost, branchOutput);
 
     /// <summary>
@@ -168,8 +168,9 @@ public static class MhcOps
     /// <see cref="ConnectionConvention.MhcSpec"/>). The connection has checked the shapes and made x contiguous;
     /// its parameters are its own, so only what the kernels read directly is checked here.
     /// </summary>
+    /// <param name="deferred">The hand-over through which the connection's merge leaves its ∂x to this mix's backward.</param>
     internal static (Tensor Input, Tensor Post, Tensor Mix) ConnectionMix(Tensor x, Tensor phi, Tensor bias, Tensor alpha,
-        double rmsEps, int iterations, ConnectionConvention convention, StreamLink? link)
+        double rmsEps, int iterations, ConnectionConvention convention, StreamLink? link, DeferredStreamGradient deferred)
     {
         RequireFusable((x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha)));
         if (!is_grad_enabled())
@@ -180,7 +181,7 @@ public static class MhcOps
             result.Stats.Dispose();
             return (result.Input, result.Post, result.Mix);
         }
-        var outputs = MixFunction.apply(x, phi, bias, alpha, rmsEps, iterations, convention, StreamLinks.Argument(link));
+        var outputs = MixFunction.apply(x, phi, bias, alpha, rmsEps, iterations, convention, StreamLinks.Argument(link), deferred);
         return (outputs[0], outputs[1], outputs[2]);
     }
 
@@ -188,9 +189,12 @@ public static class MhcOps
     /// A connection's merge on the fused path, after <see cref="ConnectionMix"/>: the operands come from the mix and
     /// the branch output's shape was checked against h, so only the branch output's memory is checked here.
     /// </summary>
-    internal static Tensor ConnectionMerge(Tensor x, Tensor mix, Tensor hPost, Tensor branchOutput, StreamLink? link)
+    internal static Tensor ConnectionMerge(Tensor x, Tensor mix, Tensor hPost, Tensor branchOutput, StreamLink? link,
+        DeferredStreamGradient deferred)
     {
         RequireFusable((branchOutput, "the branch output"));
-        return FusedMerge(x, mix, hPost, branchOutput, link);
+        return is_grad_enabled()
+            ? MergeFunction.apply(x, mix, hPost, branchOutput, StreamLinks.Argument(link), deferred)
+            : MergeFunction.Compute(x, mix, hPost, branchOutput);
     }
 }

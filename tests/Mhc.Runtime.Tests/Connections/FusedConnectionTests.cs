@@ -62,6 +62,23 @@ public sealed class FusedConnectionTests : IDisposable
         AgreeWithGradients(fused, reference, x1, x2, h => constant.expand(h.shape), generator);
     }
 
+    /// <summary>Frozen mixing parameters: the streams' gradient still carries the merge's part, which the mix adds.</summary>
+    [Fact]
+    public void FrozenConnectionStillPassesTheWholeStreamGradient()
+    {
+        using var scope = NewDisposeScope();
+        var (fused, reference) = Pair(4, ConnectionConvention.MhcSpec, seed: 8);
+        foreach (var (_, parameter) in fused.named_parameters().Concat(reference.named_parameters()))
+            parameter.requires_grad_(false);
+        var generator = manual_seed(37);
+        var x1 = Random([2, 11, 4, Channels], 1.0, ScalarType.Float64, generator, requiresGrad: true);
+        var x2 = x1.detach().clone().requires_grad_();
+        var g = Random([2, 11, 4, Channels], 1.0, ScalarType.Float64, generator);
+        fused.forward(x1, h => h.sin()).backward([g]);
+        reference.forward(x2, h => h.sin()).backward([g]);
+        Close(x1.grad!, x2.grad!, Tolerance, "grad x");
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void InferencePathMatchesTheReferenceAndTheTrainingPathsBits(long n, long tokens, ConnectionConvention convention, bool manyChunks)

@@ -11,16 +11,23 @@ namespace Mhc.Runtime.Ops.Fused;
 /// Fused res-mix + post-mix + merge. Arguments: (x [..., n, C], hRes [..., n, n], hPost [..., n],
 /// branchOutput [..., C]), contiguous, and optionally the connection's <see cref="StreamLink"/>: the merge's
 /// saved operands are what a recompute segment re-derives the next stream state from, and a later link
-/// borrows x instead of saving it.
+/// borrows x instead of saving it; then a <see cref="DeferredStreamGradient"/> (or <see cref="NoDeferral"/>), through
+/// which a connection's merge leaves ∂x to the connection's mix.
 /// </summary>
 internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
 {
     public override string Name => "MhcFusedMerge";
 
+    private const string DeferredKey = "mhc.deferred-gradient";
+
+    /// <summary>The sixth argument where the merge computes its own ∂x.</summary>
+    internal static readonly object NoDeferral = new();
+
     public override Tensor forward(AutogradContext ctx, params object[] vars)
     {
         var (x, hRes, hPost, branch) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3]);
         var joined = vars.Length > 4 ? vars[4] as StreamLink : null;
+        ctx.save_data(DeferredKey, vars.Length > 5 ? vars[5] : NoDeferral);
         joined?.AttachMerge(ctx);
         StreamLinks.MarkSegmentStart(ctx, joined);
         var link = StreamLinks.Borrowing(ctx, vars, 4);
@@ -42,7 +49,8 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
     public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput)
     {
         GradientHandles.ReleaseReturned();
-        Tensor gradX, gradRes, gradPost, gradBranch;
+        Tensor? gradX;
+        Tensor gradRes, gradPost, gradBranch;
         var borrowed = StreamLinks.BorrowInput(ctx, out var link);
         using (NewDisposeScope())
         {
@@ -50,20 +58,28 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
             if (borrowed is not null) saved.Insert(0, borrowed);
             var (x, hRes, hPost, branch) = (saved[0], saved[1], saved[2], saved[3]);
             var grad = gradOutput.contiguous();
-            gradX = empty_like(x).MoveToOuterDisposeScope();
+            // A connection's merge leaves ∂x to its mix's backward, which adds it in its own ∂x pass.
+            var deferred = ctx.get_data(DeferredKey) as DeferredStreamGradient;
+            gradX = deferred is null ? empty_like(x).MoveToOuterDisposeScope() : null;
             gradRes = empty_like(hRes).MoveToOuterDisposeScope();
             gradPost = empty_like(hPost).MoveToOuterDisposeScope();
             gradBranch = empty_like(branch).MoveToOuterDisposeScope();
-            Tensor[] all = [x, hRes, hPost, branch, grad, gradX, gradRes, gradPost, gradBranch];
+            Tensor?[] all = [x, hRes, hPost, branch, grad, gradX, gradRes, gradPost, gradBranch];
             if (x.dtype == ScalarType.Float32)
                 Backward<float>(all);
             else
                 Backward<double>(all);
             link?.Release();
             StreamLinks.SegmentStartedBy(ctx)?.DropAll();
+            if (deferred is not null)
+            {
+                // The mix's backward disposes these two handles; moved to the scope of the caller of backward(), which
+                // frees them where a partial backward never reaches the mix.
+                deferred.Deposit(grad.MoveToOuterDisposeScope(), hRes.alias().MoveToOuterDisposeScope());
+            }
         }
         GradientHandles.ReleaseIncoming(gradOutput);
-        return GradientHandles.HandOver(gradX, gradRes, gradPost, gradBranch, null);
+        return GradientHandles.HandOver(gradX, gradRes, gradPost, gradBranch, null, null);
     }
 
     private static unsafe void Forward<T>(Tensor x, Tensor hRes, Tensor hPost, Tensor branch, Tensor output)
@@ -71,9 +87,11 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
         => MergeKernel<T>.Forward(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hRes), TensorMemory.Pointer<T>(hPost),
             TensorMemory.Pointer<T>(branch), TensorMemory.Pointer<T>(output), OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
 
-    /// <param name="t">x, hRes, hPost, branch, gradOutput, then the four gradients in the same order.</param>
-    private static unsafe void Backward<T>(Tensor[] t) where T : unmanaged, IFloatingPointIeee754<T>
-        => MergeKernel<T>.Backward(TensorMemory.Pointer<T>(t[0]), TensorMemory.Pointer<T>(t[1]), TensorMemory.Pointer<T>(t[2]),
-            TensorMemory.Pointer<T>(t[3]), TensorMemory.Pointer<T>(t[4]), TensorMemory.Pointer<T>(t[5]), TensorMemory.Pointer<T>(t[6]),
-            TensorMemory.Pointer<T>(t[7]), TensorMemory.Pointer<T>(t[8]), OpsArguments.Tokens(t[0], 2), (int)t[0].shape[^2], (int)t[0].shape[^1]);
+    /// <param name="t">x, hRes, hPost, branch, gradOutput, then the four gradients in the same order (∂x null: not made here).</param>
+    private static unsafe void Backward<T>(Tensor?[] t) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var p = t.Select(tensor => tensor is null ? 0 : (nint)TensorMemory.Pointer<T>(tensor)).ToArray();
+        MergeKernel<T>.Backward((T*)p[0], (T*)p[1], (T*)p[2], (T*)p[3], (T*)p[4], (T*)p[5], (T*)p[6], (T*)p[7], (T*)p[8],
+            OpsArguments.Tokens(t[0]!, 2), (int)t[0]!.shape[^2], (int)t[0]!.shape[^1]);
+    }
 }

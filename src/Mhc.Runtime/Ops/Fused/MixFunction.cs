@@ -8,11 +8,13 @@ namespace Mhc.Runtime.Ops.Fused;
 /// <summary>
 /// Everything an mHC connection computes before its branch, as one autograd node: coefficients, Sinkhorn
 /// and pre-mix. Arguments: (x [..., n, C], phi [nC, m], bias [m], alpha [3], rmsEps, iterations, the
-/// <see cref="ConnectionConvention"/>, and the <see cref="StreamLink"/> argument of a recompute segment), all
+/// <see cref="ConnectionConvention"/>, the <see cref="StreamLink"/> argument of a recompute segment, and the
+/// merge's hand-over or a placeholder), all
 /// tensors contiguous. Outputs the branch input h [..., C], H_post [..., n] and the matrix the merge applies
 /// [..., n, n]: H_res, or H_resᵀ under the conventions that mix with the transpose, so that the merge needs no
 /// transposed copy. The backward has one pass over x for ∂x: the coefficients' gq·φᵀ from BLAS, then the RMS
-/// norm's and the pre-mix's terms added in place (with three separate nodes, autograd added three ∂x).
+/// norm's, the pre-mix's and, given a <see cref="DeferredStreamGradient"/> (ninth argument), the merge's terms
+/// added in place: one ∂x per connection, where autograd used to add four (three ops and the merge).
 /// It keeps what the three ops' nodes kept: x (unless a segment supplies it), φ, bias, α, each token's p
 /// and r, H_pre and the logits (Sinkhorn's iterations are recomputed from them).
 /// </summary>
@@ -20,7 +22,7 @@ internal sealed class MixFunction : MultiTensorFunction<MixFunction>
 {
     public override string Name => "MhcFusedMix";
 
-    private const string EpsilonKey = "rms-eps", IterationsKey = "iterations", ConventionKey = "convention";
+    private const string EpsilonKey = "rms-eps", IterationsKey = "iterations", ConventionKey = "convention", DeferredKey = "deferred";
 
     /// <summary>The outputs of one mix, and the intermediate values its backward keeps.</summary>
     internal sealed record Result(Tensor Input, Tensor Post, Tensor Mix, Tensor Pre, Tensor Logits, Tensor Stats) : IDisposable
@@ -41,6 +43,7 @@ internal sealed class MixFunction : MultiTensorFunction<MixFunction>
         ctx.save_data(EpsilonKey, eps);
         ctx.save_data(IterationsKey, iterations);
         ctx.save_data(ConventionKey, convention);
+        ctx.save_data(DeferredKey, vars[8]);
         // The caller may leave an output unused (H_post of a branch whose output is dropped); its gradient is then undefined.
         ctx.set_materialize_grads(false);
 
@@ -95,12 +98,15 @@ internal sealed class MixFunction : MultiTensorFunction<MixFunction>
             gradAlpha = chain.GradAlpha.MoveToOuterDisposeScope();
             gradPhi = CoefficientsFunction.PhiGradient(x, chain.Gq).MoveToOuterDisposeScope();
             gradX = chain.Gq.mm(phi.t()).view_as(x);
-            PreMixFunction.AddInputGradient(x, pre, chain.Scale, gradH, gradX);
+            var (gradMerged, mix) = (ctx.get_data(DeferredKey) as DeferredStreamGradient)?.Take() ?? (null, null);
+            using (gradMerged)
+            using (mix)
+                PreMixFunction.AddInputGradient(x, pre, chain.Scale, gradH, mix, gradMerged, gradX);
             gradX = gradX.MoveToOuterDisposeScope();
             link?.Release();
         }
         GradientHandles.ReleaseIncoming([.. gradOutputs]);
-        return GradientHandles.HandOver(gradX, gradPhi, gradBias, gradAlpha, null, null, null, null);
+        return GradientHandles.HandOver(gradX, gradPhi, gradBias, gradAlpha, null, null, null, null, null);
     }
 
     private static Tensor? Defined(Tensor? gradient) => gradient is { IsInvalid: false } g ? g.contiguous() : null;

@@ -79,24 +79,27 @@ internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
     }
 
     /// <summary>
-    /// gradX += scale·x + H_pre ⊗ dh in place (<paramref name="gradOutput"/> null: the scale term only):
-    /// the RMS norm's and the pre-mix's parts of ∂x, added in one pass onto the coefficients' gq·φᵀ.
+    /// gradX += scale·x + H_pre ⊗ dh + Mᵀ·dy in place: the RMS norm's, the pre-mix's and the merge's parts of ∂x,
+    /// added in one pass onto the coefficients' gq·φᵀ. <paramref name="gradOutput"/> (dh) null: no pre-mix term;
+    /// <paramref name="mix"/> and <paramref name="gradMerged"/> (the merge's matrix and output gradient) null: no merge term.
     /// </summary>
-    internal static void AddInputGradient(Tensor x, Tensor hPre, Tensor scale, Tensor? gradOutput, Tensor gradX)
+    internal static void AddInputGradient(Tensor x, Tensor hPre, Tensor scale, Tensor? gradOutput, Tensor? mix, Tensor? gradMerged, Tensor gradX)
     {
         if (x.dtype == ScalarType.Float32)
-            AddInputGradient<float>(x, hPre, scale, gradOutput, gradX);
+            AddInputGradient<float>(x, hPre, scale, gradOutput, mix, gradMerged, gradX);
         else
-            AddInputGradient<double>(x, hPre, scale, gradOutput, gradX);
+            AddInputGradient<double>(x, hPre, scale, gradOutput, mix, gradMerged, gradX);
     }
 
     private static unsafe void WeightGradient<T>(Tensor x, Tensor gradOutput, Tensor gradPre) where T : unmanaged, IFloatingPointIeee754<T>
         => PreMixKernel<T>.WeightGradient(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(gradOutput), TensorMemory.Pointer<T>(gradPre),
             OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
 
-    private static unsafe void AddInputGradient<T>(Tensor x, Tensor hPre, Tensor scale, Tensor? gradOutput, Tensor gradX)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private static unsafe void AddInputGradient<T>(Tensor x, Tensor hPre, Tensor scale, Tensor? gradOutput, Tensor? mix, Tensor? gradMerged,
+        Tensor gradX) where T : unmanaged, IFloatingPointIeee754<T>
         => PreMixKernel<T>.AddInputGradient(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hPre), TensorMemory.Pointer<T>(scale),
-            gradOutput is null ? null : TensorMemory.Pointer<T>(gradOutput), TensorMemory.Pointer<T>(gradX),
+            Optional<T>(gradOutput), Optional<T>(mix), Optional<T>(gradMerged), TensorMemory.Pointer<T>(gradX),
             OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
+
+    private static unsafe T* Optional<T>(Tensor? tensor) where T : unmanaged => tensor is null ? null : TensorMemory.Pointer<T>(tensor);
 }
