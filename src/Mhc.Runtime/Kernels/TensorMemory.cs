@@ -18,4 +18,8 @@ internal static unsafe class TensorMemory
         var bytes = tensor.bytes;
         return (T*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(bytes));
     }
+
+    /// <summary><see cref="Pointer{T}"/>, or null for an absent tensor (a gradient that did not arrive, a term left out).</summary>
+    public static T* OptionalPointer<T>(torch.Tensor? tensor) where T : unmanaged
+        => tensor is null ? null : Pointer<T>(tensor);
 }

@@ -150,10 +150,7 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CoefficientsKernel<T>.ChainToProjections(shape, form, TensorMemory.Pointer<T>(t[0]), TensorMemory.Pointer<T>(t[1]),
-            TensorMemory.Pointer<T>(t[2]), OptionalPointer<T>(grads[0]), OptionalPointer<T>(grads[1]), OptionalPointer<T>(grads[2]),
+            TensorMemory.Pointer<T>(t[2]), TensorMemory.OptionalPointer<T>(grads[0]), TensorMemory.OptionalPointer<T>(grads[1]), TensorMemory.OptionalPointer<T>(grads[2]),
             TensorMemory.Pointer<T>(t[3]), TensorMemory.Pointer<T>(t[4]), TensorMemory.Pointer<T>(t[5]), TensorMemory.Pointer<T>(t[6]));
     }
-
-    private static unsafe T* OptionalPointer<T>(Tensor? tensor) where T : unmanaged
-        => tensor is null ? null : TensorMemory.Pointer<T>(tensor);
 }

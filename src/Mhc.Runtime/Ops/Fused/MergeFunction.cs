@@ -90,8 +90,8 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
     /// <param name="t">x, hRes, hPost, branch, gradOutput, then the four gradients in the same order (∂x null: not made here).</param>
     private static unsafe void Backward<T>(Tensor?[] t) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var p = t.Select(tensor => tensor is null ? 0 : (nint)TensorMemory.Pointer<T>(tensor)).ToArray();
-        MergeKernel<T>.Backward((T*)p[0], (T*)p[1], (T*)p[2], (T*)p[3], (T*)p[4], (T*)p[5], (T*)p[6], (T*)p[7], (T*)p[8],
-            OpsArguments.Tokens(t[0]!, 2), (int)t[0]!.shape[^2], (int)t[0]!.shape[^1]);
+        MergeKernel<T>.Backward(TensorMemory.Pointer<T>(t[0]!), TensorMemory.Pointer<T>(t[1]!), TensorMemory.Pointer<T>(t[2]!),
+            TensorMemory.Pointer<T>(t[3]!), TensorMemory.Pointer<T>(t[4]!), TensorMemory.OptionalPointer<T>(t[5]), TensorMemory.Pointer<T>(t[6]!),
+            TensorMemory.Pointer<T>(t[7]!), TensorMemory.Pointer<T>(t[8]!), OpsArguments.Tokens(t[0]!, 2), (int)t[0]!.shape[^2], (int)t[0]!.shape[^1]);
     }
 }

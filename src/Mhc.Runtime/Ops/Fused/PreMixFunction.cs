@@ -98,8 +98,6 @@ internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
     private static unsafe void AddInputGradient<T>(Tensor x, Tensor hPre, Tensor scale, Tensor? gradOutput, Tensor? mix, Tensor? gradMerged,
         Tensor gradX) where T : unmanaged, IFloatingPointIeee754<T>
         => PreMixKernel<T>.AddInputGradient(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hPre), TensorMemory.Pointer<T>(scale),
-            Optional<T>(gradOutput), Optional<T>(mix), Optional<T>(gradMerged), TensorMemory.Pointer<T>(gradX),
+            TensorMemory.OptionalPointer<T>(gradOutput), TensorMemory.OptionalPointer<T>(mix), TensorMemory.OptionalPointer<T>(gradMerged), TensorMemory.Pointer<T>(gradX),
             OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
-
-    private static unsafe T* Optional<T>(Tensor? tensor) where T : unmanaged => tensor is null ? null : TensorMemory.Pointer<T>(tensor);
 }
