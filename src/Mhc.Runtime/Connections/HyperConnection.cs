@@ -1,3 +1,4 @@
+using Mhc.Runtime.Diagnostics;
 using Mhc.Runtime.Monitoring;
 using Mhc.Runtime.Ops;
 using Mhc.Runtime.Ops.Fused;
@@ -110,6 +111,7 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
         var activationType = streams.dtype;
         if (TakesInferencePath(streams, activationType))
             return ForwardInference(streams, shape, activationType, branch);
+        using var timed = ConnectionTimings.Time(TimedPart.Connection);
         var computeType = StreamShape.ComputeType(activationType, nameof(streams));
         var impl = ImplementationFor(streams, computeType);
         var tracker = StreamTracker.Current;
@@ -235,14 +237,26 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
     /// <param name="inputShape">The shape of <paramref name="h"/>, which the branch must return.</param>
     private Tensor InvokeBranch(Func<Tensor, Tensor> branch, Tensor h, long[] inputShape)
     {
-        var f = branch(h)
-            ?? throw new InvalidOperationException($"The branch of connection '{GetName()}' returned null.");
+        var f = ConnectionTimings.Enabled && is_grad_enabled() ? InvokeMarkedBranch(branch, h) : branch(h);
+        if (f is null)
+            throw new InvalidOperationException($"The branch of connection '{GetName()}' returned null.");
         var shape = f.shape;
         if (!shape.AsSpan().SequenceEqual(inputShape))
             throw new InvalidOperationException(
                 $"The branch of connection '{GetName()}' returned {StreamShape.Format(shape)}, but it must return the shape it was given, " +
                 $"{StreamShape.Format(inputShape)} (one stream of width {Channels}). A branch that changes the width cannot be hyper-connected.");
         return f;
+    }
+
+    /// <summary>The branch timed, with marker nodes on its input and output that time its backward.</summary>
+    private static Tensor InvokeMarkedBranch(Func<Tensor, Tensor> branch, Tensor h)
+    {
+        var span = new BranchMarker.Span();
+        using var marked = BranchMarker.Mark(h, span, end: true);
+        Tensor f;
+        using (ConnectionTimings.Time(TimedPart.Branch))
+            f = branch(marked);
+        return f is null ? null! : BranchMarker.Mark(f, span, end: false);
     }
 
     /// <summary>

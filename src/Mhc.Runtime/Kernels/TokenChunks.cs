@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using Mhc.Runtime.Diagnostics;
+
 namespace Mhc.Runtime.Kernels;
 
 /// <summary>
@@ -68,10 +71,39 @@ internal readonly struct TokenChunks
             return;
         }
         var self = this;
-        if (Threads == ChunkThreads.TorchTeam && TorchThreads.Available)
+        bool team = Threads == ChunkThreads.TorchTeam && TorchThreads.Available;
+        if (ConnectionTimings.Enabled)
+        {
+            RunTimed(body, team);
+            return;
+        }
+        if (team)
             TorchThreads.Run(Count, chunk => body(self.Start(chunk), self.End(chunk), chunk));
         else
             Parallel.For(0, Count, chunk => body(self.Start(chunk), self.End(chunk), chunk));
+    }
+
+    /// <summary>
+    /// <see cref="Run"/> with the time the threads wait counted (<see cref="TimedPart.ChunkWaiting"/>): the run's wall
+    /// time less its chunks' summed work spread over the threads it had.
+    /// </summary>
+    private void RunTimed(Action<long, long, int> body, bool team)
+    {
+        var self = this;
+        long busy = 0, start = Stopwatch.GetTimestamp();
+        void Timed(int chunk)
+        {
+            long begin = Stopwatch.GetTimestamp();
+            body(self.Start(chunk), self.End(chunk), chunk);
+            Interlocked.Add(ref busy, Stopwatch.GetTimestamp() - begin);
+        }
+        int threads = Math.Min(Count, Environment.ProcessorCount);
+        if (team)
+            threads = TorchThreads.Run(Count, Timed);
+        else
+            Parallel.For(0, Count, Timed);
+        long wall = Stopwatch.GetTimestamp() - start;
+        ConnectionTimings.Add(TimedPart.ChunkWaiting, Math.Max(0, wall - busy / threads));
     }
 }
 

@@ -36,9 +36,10 @@ internal static unsafe class TorchThreads
     /// <summary>
     /// Runs <paramref name="body"/>(chunk) for chunk = 0 … <paramref name="count"/> − 1 on libtorch's team
     /// (torch.get_num_threads() threads, the caller among them), each thread taking the next chunk not yet taken.
-    /// Returns when every chunk has run; the first exception a chunk threw is rethrown here.
+    /// Returns when every chunk has run, with the number of threads asked for (1 where the chunks ran here alone);
+    /// the first exception a chunk threw is rethrown here.
     /// </summary>
-    public static void Run(int count, Action<int> body)
+    public static int Run(int count, Action<int> body)
     {
         int threads = Math.Min(count, torch.get_num_threads());
         // Without the team, with one thread, or inside a team already (a chunk that runs a kernel; a nested region
@@ -47,7 +48,7 @@ internal static unsafe class TorchThreads
         {
             for (int chunk = 0; chunk < count; chunk++)
                 body(chunk);
-            return;
+            return 1;
         }
         var work = new Work(count, body);
         var handle = GCHandle.Alloc(work);
@@ -60,6 +61,7 @@ internal static unsafe class TorchThreads
             handle.Free();
         }
         work.Failure?.Throw();
+        return threads;
     }
 
     /// <summary>What every thread of the team reads: the chunks, the next one not taken, and the first failure.</summary>

@@ -1,3 +1,4 @@
+using Mhc.Runtime.Diagnostics;
 using Mhc.Runtime.Gpu.Functions;
 using Mhc.Runtime.Ops.Fused;
 using Mhc.Runtime.Ops.Reference;
@@ -181,6 +182,7 @@ public static class MhcOps
             result.Stats.Dispose();
             return (result.Input, result.Post, result.Mix);
         }
+        using var timed = ConnectionTimings.Time(TimedPart.MixApply);
         var outputs = MixFunction.apply(x, phi, bias, alpha, rmsEps, iterations, convention, StreamLinks.Argument(link), deferred);
         return (outputs[0], outputs[1], outputs[2]);
     }
@@ -193,6 +195,7 @@ public static class MhcOps
         DeferredStreamGradient deferred)
     {
         RequireFusable((branchOutput, "the branch output"));
+        using var timed = ConnectionTimings.Time(TimedPart.MergeApply);
         return is_grad_enabled()
             ? MergeFunction.apply(x, mix, hPost, branchOutput, StreamLinks.Argument(link), deferred)
             : MergeFunction.Compute(x, mix, hPost, branchOutput);

@@ -6,8 +6,7 @@ namespace Mhc.Benchmarks.Gpt;
 /// <summary>
 /// The same GPT trained and sampled with a plain residual, with 4 streams but no mixing, and with mHC
 /// (n = 4; kernels on libtorch's OpenMP team as shipped, on .NET's thread pool, and on the calling thread only), side by side: training-step
-/// time and generation speed as ratios to the residual model, then the profile of an mHC connection at
-/// the same shapes.
+/// time as ratios to the residual model with the overhead attributed to its parts, then generation speed.
 /// </summary>
 internal static class GptSuite
 {
@@ -31,27 +30,27 @@ internal static class GptSuite
         {
             Console.WriteLine(shape);
             var models = Variants.Select(v => v.Create(shape, Seed)).ToArray();
-            var steps = MeasureTraining(shape, models, settings);
+            var steps = models.Select(m => new TrainingStep(m, shape, Seed)).ToArray();
+            var clean = MeasureTraining(steps, settings);
+            int mhc = Array.IndexOf(Variants, GptVariant.Mhc);
+            OverheadAttribution.Print(shape, settings, clean, steps[0], steps[mhc], models[mhc]);
+            foreach (var step in steps) step.Dispose();
             MeasureGeneration(shape, models, settings);
-            ConnectionProfile.Print(shape, settings, steps);
             foreach (var model in models) model.Dispose();
             Console.WriteLine();
         }
     }
 
-    private static StepTimes MeasureTraining(GptShape shape, nn.Module<Tensor, Tensor>[] models, BenchmarkSettings settings)
+    private static OverheadAttribution.CleanSteps MeasureTraining(TrainingStep[] steps, BenchmarkSettings settings)
     {
-        var steps = models.Select(m => new TrainingStep(m, shape, Seed)).ToArray();
         // Equal weights and a function-preserving conversion give equal first losses: the variants do the same work.
         var firstLosses = steps.Select(s => s.Run()).ToArray();
         var rounds = Harness.Rounds(steps.Select((s, v) => Variants[v].Around(() => s.Run())).ToList(), settings.Warmup, settings.Rounds);
-        foreach (var step in steps) step.Dispose();
-
         var times = rounds.Select(Harness.Median).ToArray();
         Console.WriteLine("  Training step (forward + backward + AdamW)       ms     vs residual (per-round IQR)   first loss");
         for (int v = 0; v < Variants.Length; v++)
             Console.WriteLine($"    {Variants[v].Name,-42} {Harness.Ms(times[v]),8}   {Harness.RatioWithSpread(rounds[v], rounds[0]),-26}   {firstLosses[v]:0.0000}");
-        return new StepTimes(times[0], times[Array.IndexOf(Variants, GptVariant.Mhc)]);
+        return new(times[0], times[Array.IndexOf(Variants, GptVariant.WideResidual)], times[Array.IndexOf(Variants, GptVariant.Mhc)]);
     }
 
     private static void MeasureGeneration(GptShape shape, nn.Module<Tensor, Tensor>[] models, BenchmarkSettings settings)

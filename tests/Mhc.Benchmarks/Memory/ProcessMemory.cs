@@ -30,6 +30,15 @@ internal static class ProcessMemory
     /// <summary>Sets the high-water mark to the current RSS (Linux: "5" to clear_refs).</summary>
     public static void ResetPeak() => File.WriteAllText("/proc/self/clear_refs", "5");
 
+    /// <summary>Minor page faults this process has taken so far (/proc/self/stat, field 10).</summary>
+    public static long MinorFaults()
+    {
+        var stat = File.ReadAllText("/proc/self/stat");
+        // The fields after the command name, which is in parentheses and may hold spaces; minflt is the 8th of them.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[7], CultureInfo.InvariantCulture);
+    }
+
     private static long StatusKilobytes(string field)
     {
         foreach (var line in File.ReadLines("/proc/self/status"))

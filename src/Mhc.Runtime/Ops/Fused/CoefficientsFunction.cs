@@ -1,3 +1,4 @@
+using Mhc.Runtime.Diagnostics;
 using System.Numerics;
 using Mhc.Runtime.Kernels;
 using Mhc.Runtime.Recompute;
@@ -115,6 +116,7 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
     /// </summary>
     internal static Tensor PhiGradient(Tensor x, Tensor gq)
     {
+        using var timed = ConnectionTimings.Time(TimedPart.CoefficientGemms);
         using var v = Rows(x);
         using var product = gq.t().mm(v);
         using var transposed = product.t();
@@ -138,6 +140,7 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
     /// <param name="form">The RMS norm's ε and placement, and H_pre's offset.</param>
     private static unsafe void Forward<T>(Tensor[] t, CoefficientsForm<T> form) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        using var timed = ConnectionTimings.Time(TimedPart.CoefficientsKernel);
         var shape = ShapeOf(t[0]);
         T* x = TensorMemory.Pointer<T>(t[0]), bias = TensorMemory.Pointer<T>(t[2]), alpha = TensorMemory.Pointer<T>(t[3]);
         T* pre = TensorMemory.Pointer<T>(t[4]), post = TensorMemory.Pointer<T>(t[5]), res = TensorMemory.Pointer<T>(t[6]), stats = TensorMemory.Pointer<T>(t[7]);
@@ -149,6 +152,7 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
     private static unsafe void ChainToProjections<T>(CoefficientsShape shape, CoefficientsForm<T> form, Tensor[] t, Tensor?[] grads)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        using var timed = ConnectionTimings.Time(TimedPart.CoefficientsBackwardKernel);
         CoefficientsKernel<T>.ChainToProjections(shape, form, TensorMemory.Pointer<T>(t[0]), TensorMemory.Pointer<T>(t[1]),
             TensorMemory.Pointer<T>(t[2]), TensorMemory.OptionalPointer<T>(grads[0]), TensorMemory.OptionalPointer<T>(grads[1]), TensorMemory.OptionalPointer<T>(grads[2]),
             TensorMemory.Pointer<T>(t[3]), TensorMemory.Pointer<T>(t[4]), TensorMemory.Pointer<T>(t[5]), TensorMemory.Pointer<T>(t[6]));

@@ -1,3 +1,4 @@
+using Mhc.Runtime.Diagnostics;
 using System.Numerics;
 using Mhc.Runtime.Kernels;
 using Mhc.Runtime.Recompute;
@@ -25,6 +26,7 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
 
     public override Tensor forward(AutogradContext ctx, params object[] vars)
     {
+        using var timed = ConnectionTimings.Time(TimedPart.MergeForward);
         var (x, hRes, hPost, branch) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3]);
         var joined = vars.Length > 4 ? vars[4] as StreamLink : null;
         ctx.save_data(DeferredKey, vars.Length > 5 ? vars[5] : NoDeferral);
@@ -48,6 +50,7 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput)
     {
+        using var timed = ConnectionTimings.TimeBackward(TimedPart.MergeBackward, BackwardNode.Merge);
         GradientHandles.ReleaseReturned();
         Tensor? gradX;
         Tensor gradRes, gradPost, gradBranch;
@@ -84,12 +87,16 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
 
     private static unsafe void Forward<T>(Tensor x, Tensor hRes, Tensor hPost, Tensor branch, Tensor output)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => MergeKernel<T>.Forward(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hRes), TensorMemory.Pointer<T>(hPost),
+    {
+        using var timed = ConnectionTimings.Time(TimedPart.MergeKernel);
+        MergeKernel<T>.Forward(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hRes), TensorMemory.Pointer<T>(hPost),
             TensorMemory.Pointer<T>(branch), TensorMemory.Pointer<T>(output), OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
+    }
 
     /// <param name="t">x, hRes, hPost, branch, gradOutput, then the four gradients in the same order (∂x null: not made here).</param>
     private static unsafe void Backward<T>(Tensor?[] t) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        using var timed = ConnectionTimings.Time(TimedPart.MergeBackwardKernel);
         MergeKernel<T>.Backward(TensorMemory.Pointer<T>(t[0]!), TensorMemory.Pointer<T>(t[1]!), TensorMemory.Pointer<T>(t[2]!),
             TensorMemory.Pointer<T>(t[3]!), TensorMemory.Pointer<T>(t[4]!), TensorMemory.OptionalPointer<T>(t[5]), TensorMemory.Pointer<T>(t[6]!),
             TensorMemory.Pointer<T>(t[7]!), TensorMemory.Pointer<T>(t[8]!), OpsArguments.Tokens(t[0]!, 2), (int)t[0]!.shape[^2], (int)t[0]!.shape[^1]);

@@ -1,3 +1,4 @@
+using Mhc.Runtime.Diagnostics;
 using Mhc.Runtime.Recompute;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -36,6 +37,7 @@ internal sealed class MixFunction : MultiTensorFunction<MixFunction>
 
     public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
     {
+        using var timed = ConnectionTimings.Time(TimedPart.MixForward);
         var (x, phi, bias, alpha) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3]);
         double eps = (double)vars[4];
         int iterations = (int)vars[5];
@@ -71,6 +73,7 @@ internal sealed class MixFunction : MultiTensorFunction<MixFunction>
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> gradOutputs)
     {
+        using var timed = ConnectionTimings.TimeBackward(TimedPart.MixBackward, BackwardNode.Mix);
         GradientHandles.ReleaseReturned();
         Tensor gradX, gradPhi, gradBias, gradAlpha;
         var borrowed = StreamLinks.BorrowInput(ctx, out var link);
@@ -97,7 +100,8 @@ internal sealed class MixFunction : MultiTensorFunction<MixFunction>
             gradBias = chain.GradBias.MoveToOuterDisposeScope();
             gradAlpha = chain.GradAlpha.MoveToOuterDisposeScope();
             gradPhi = CoefficientsFunction.PhiGradient(x, chain.Gq).MoveToOuterDisposeScope();
-            gradX = chain.Gq.mm(phi.t()).view_as(x);
+            using (ConnectionTimings.Time(TimedPart.CoefficientGemms))
+                gradX = chain.Gq.mm(phi.t()).view_as(x);
             var (gradMerged, mix) = (ctx.get_data(DeferredKey) as DeferredStreamGradient)?.Take() ?? (null, null);
             using (gradMerged)
             using (mix)

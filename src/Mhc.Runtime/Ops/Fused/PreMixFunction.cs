@@ -1,3 +1,4 @@
+using Mhc.Runtime.Diagnostics;
 using System.Numerics;
 using Mhc.Runtime.Kernels;
 using Mhc.Runtime.Recompute;
@@ -59,13 +60,19 @@ internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
     }
 
     private static unsafe void Forward<T>(Tensor x, Tensor hPre, Tensor output) where T : unmanaged, IFloatingPointIeee754<T>
-        => PreMixKernel<T>.Forward(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hPre), TensorMemory.Pointer<T>(output),
+    {
+        using var timed = ConnectionTimings.Time(TimedPart.PreMixKernel);
+        PreMixKernel<T>.Forward(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hPre), TensorMemory.Pointer<T>(output),
             OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
+    }
 
     private static unsafe void Backward<T>(Tensor x, Tensor hPre, Tensor gradOutput, Tensor gradX, Tensor gradPre)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => PreMixKernel<T>.Backward(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hPre), TensorMemory.Pointer<T>(gradOutput),
+    {
+        using var timed = ConnectionTimings.Time(TimedPart.PreMixBackwardKernel);
+        PreMixKernel<T>.Backward(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hPre), TensorMemory.Pointer<T>(gradOutput),
             TensorMemory.Pointer<T>(gradX), TensorMemory.Pointer<T>(gradPre), OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
+    }
 
     /// <summary>∂loss/∂H_pre [..., n] = x[i,:]·dh alone, for a backward that adds the pre-mix's ∂x itself.</summary>
     internal static Tensor WeightGradient(Tensor x, Tensor gradOutput)
@@ -92,12 +99,18 @@ internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
     }
 
     private static unsafe void WeightGradient<T>(Tensor x, Tensor gradOutput, Tensor gradPre) where T : unmanaged, IFloatingPointIeee754<T>
-        => PreMixKernel<T>.WeightGradient(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(gradOutput), TensorMemory.Pointer<T>(gradPre),
+    {
+        using var timed = ConnectionTimings.Time(TimedPart.PreMixBackwardKernel);
+        PreMixKernel<T>.WeightGradient(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(gradOutput), TensorMemory.Pointer<T>(gradPre),
             OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
+    }
 
     private static unsafe void AddInputGradient<T>(Tensor x, Tensor hPre, Tensor scale, Tensor? gradOutput, Tensor? mix, Tensor? gradMerged,
         Tensor gradX) where T : unmanaged, IFloatingPointIeee754<T>
-        => PreMixKernel<T>.AddInputGradient(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hPre), TensorMemory.Pointer<T>(scale),
+    {
+        using var timed = ConnectionTimings.Time(TimedPart.PreMixBackwardKernel);
+        PreMixKernel<T>.AddInputGradient(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hPre), TensorMemory.Pointer<T>(scale),
             TensorMemory.OptionalPointer<T>(gradOutput), TensorMemory.OptionalPointer<T>(mix), TensorMemory.OptionalPointer<T>(gradMerged), TensorMemory.Pointer<T>(gradX),
             OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
+    }
 }

@@ -1,3 +1,4 @@
+using Mhc.Runtime.Diagnostics;
 using System.Numerics;
 using Mhc.Runtime.Kernels;
 using TorchSharp;
@@ -69,6 +70,7 @@ internal sealed class SinkhornFunction : SingleTensorFunction<SinkhornFunction>
     private static unsafe void Forward<T>(Tensor logits, Tensor output, int iterations, bool softmax)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        using var timed = ConnectionTimings.Time(TimedPart.SinkhornKernel);
         int n = (int)logits.shape[^1];
         long tokens = OpsArguments.Tokens(logits, 2);
         T* input = TensorMemory.Pointer<T>(logits), result = TensorMemory.Pointer<T>(output);
@@ -81,6 +83,7 @@ internal sealed class SinkhornFunction : SingleTensorFunction<SinkhornFunction>
     private static unsafe void Backward<T>(Tensor logits, Tensor gradOutput, Tensor gradLogits, int iterations, bool softmax)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        using var timed = ConnectionTimings.Time(TimedPart.SinkhornBackwardKernel);
         int n = (int)logits.shape[^1];
         long tokens = OpsArguments.Tokens(logits, 2);
         T* input = TensorMemory.Pointer<T>(logits), g = TensorMemory.Pointer<T>(gradOutput), result = TensorMemory.Pointer<T>(gradLogits);
