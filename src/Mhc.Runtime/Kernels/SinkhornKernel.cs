@@ -10,7 +10,7 @@ namespace Mhc.Runtime.Kernels;
 /// of every matrix in the block sits in one vector and each normalisation step is plain vector
 /// arithmetic with no horizontal reductions, whatever n is.
 /// </summary>
-internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal static unsafe partial class SinkhornKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private static int Width => Vector<T>.Count;
 
@@ -29,8 +29,11 @@ internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPoi
                     int lanes = (int)Math.Min(Width, end - block);
                     Gather((T*)src + block * nn, nn, lanes, m);
                     ExpShifted(m, n);
-                    for (int t = 0; t < iterations; t++)
-                        Step(m, n, null);
+                    if (n == 4)
+                        Iterate4(m, iterations, null);
+                    else
+                        for (int t = 0; t < iterations; t++)
+                            Step(m, n, null);
                     Scatter(m, nn, lanes, (T*)dst + block * nn);
                 }
             }
@@ -66,20 +69,27 @@ internal static unsafe class SinkhornKernel<T> where T : unmanaged, IFloatingPoi
                     int lanes = (int)Math.Min(Width, end - block);
                     Gather((T*)src + block * nn, nn, lanes, m0);
                     ExpShifted(m0, n);
-                    // Each step works on its own record; the first starts from a copy so that M(0)
-                    // survives for the exp backward.
-                    new Span<Vector<T>>(m0, nn).CopyTo(new Span<Vector<T>>(trace, nn));
-                    for (int t = 0; t < iterations; t++)
-                    {
-                        Vector<T>* record = trace + (long)t * stepSize;
-                        if (t > 0)
-                            new Span<Vector<T>>(record - stepSize + nn + n, nn).CopyTo(new Span<Vector<T>>(record, nn));
-                        Step(record, n, record);
-                    }
-
                     Gather((T*)gOut + block * nn, nn, lanes, g);
-                    for (int t = iterations - 1; t >= 0; t--)
-                        StepBackward(g, n, trace + (long)t * stepSize);
+                    if (n == 4)
+                    {
+                        Iterate4(m0, iterations, trace);
+                        IterateBackward4(g, iterations, trace);
+                    }
+                    else
+                    {
+                        // Each step works on its own record; the first starts from a copy so that M(0)
+                        // survives for the exp backward.
+                        new Span<Vector<T>>(m0, nn).CopyTo(new Span<Vector<T>>(trace, nn));
+                        for (int t = 0; t < iterations; t++)
+                        {
+                            Vector<T>* record = trace + (long)t * stepSize;
+                            if (t > 0)
+                                new Span<Vector<T>>(record - stepSize + nn + n, nn).CopyTo(new Span<Vector<T>>(record, nn));
+                            Step(record, n, record);
+                        }
+                        for (int t = iterations - 1; t >= 0; t--)
+                            StepBackward(g, n, trace + (long)t * stepSize);
+                    }
                     for (int e = 0; e < nn; e++)
                         g[e] *= m0[e];
                     Scatter(g, nn, lanes, (T*)gIn + block * nn);
