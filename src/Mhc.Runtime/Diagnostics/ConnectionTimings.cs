@@ -120,11 +120,11 @@ internal enum TimedPart
     /// <summary>The merge node's backward callback.</summary>
     MergeBackward,
 
-    /// <summary>Kernel: RMS statistic, v·φ and the sigmoids (φ's transposition included).</summary>
+    /// <summary>Kernel: RMS statistic, v·φ and the sigmoids (φ's transposition included), and in a connection's mix the pre-mix.</summary>
     CoefficientsKernel,
     /// <summary>Kernel: Sinkhorn–Knopp.</summary>
     SinkhornKernel,
-    /// <summary>Kernel: the pre-mix h = Σ H_pre·x.</summary>
+    /// <summary>Kernel: the pre-mix h = Σ H_pre·x, where it runs alone (the public op).</summary>
     PreMixKernel,
     /// <summary>Kernel: res-mix, post-mix and add.</summary>
     MergeKernel,

@@ -53,30 +53,32 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     /// transposed into scratch and <see cref="Forward"/>.
     /// </summary>
     public static void Compute(CoefficientsShape shape, T* x, T* phi, T* bias, T* alpha, CoefficientsForm<T> form,
-        T* pre, T* post, T* res, T* stats)
+        T* pre, T* post, T* res, T* stats, T* input = null)
     {
         if (shape.Tokens < RowMajorTokens)
         {
-            ForwardRowMajor(shape, x, phi, bias, alpha, form, pre, post, res, stats);
+            ForwardRowMajor(shape, x, phi, bias, alpha, form, pre, post, res, stats, input);
             return;
         }
         using var phiT = new ScratchArray<T>(TransposedLength(shape));
         Transpose(phi, shape, phiT.Pointer);
-        Forward(shape, x, phiT.Pointer, bias, alpha, form, pre, post, res, stats);
+        Forward(shape, x, phiT.Pointer, bias, alpha, form, pre, post, res, stats, input);
     }
 
     /// <summary>
     /// Writes H_pre [tokens, n], H_post [tokens, n], the H_res logits [tokens, n²], and into
     /// <paramref name="stats"/> ([tokens, m + 1]) each token's p and RMS statistic. φᵀ comes from <see cref="Transpose"/>.
+    /// Given <paramref name="input"/> ([tokens, C]), each token's pre-mix h = Σ H_pre[i]·x[i,:] too, right after its
+    /// H_pre, while the token's x is still in cache from the products: the connection's mix reads x once.
     /// </summary>
     public static void Forward(CoefficientsShape shape, T* x, T* phiT, T* bias, T* alpha, CoefficientsForm<T> form,
-        T* pre, T* post, T* res, T* stats)
+        T* pre, T* post, T* res, T* stats, T* input = null)
     {
         int d = shape.Width, m = shape.Projections;
         int ld = PhiStride(d);
-        var chunks = TokenChunks.Plan(shape.Tokens, 2L * m * d, Tile);
+        var chunks = TokenChunks.Plan(shape.Tokens, 2L * m * d + (input == null ? 0 : 2L * d), Tile);
         nint xs = (nint)x, phiAddress = (nint)phiT, statsAddress = (nint)stats;
-        var outputs = new Outputs(bias, alpha, form, pre, post, res, stats);
+        var outputs = new Outputs(bias, alpha, form, pre, post, res, stats, input);
         chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
         {
             T* phiRows = (T*)phiAddress;
@@ -112,10 +114,10 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForwardRowMajor(CoefficientsShape shape, T* x, T* phi, T* bias, T* alpha, CoefficientsForm<T> form,
-        T* pre, T* post, T* res, T* stats)
+        T* pre, T* post, T* res, T* stats, T* input = null)
     {
         int d = shape.Width, m = shape.Projections, width = Width;
-        var outputs = new Outputs(bias, alpha, form, pre, post, res, stats);
+        var outputs = new Outputs(bias, alpha, form, pre, post, res, stats, input);
         for (long token = 0; token < shape.Tokens; token++)
         {
             T* v = x + token * d;
@@ -157,8 +159,11 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         }
     }
 
-    /// <summary>The per-token end of the forward: RMS statistic, 1/r scaling, then the three groups of coefficients.</summary>
-    private readonly struct Outputs(T* bias, T* alpha, CoefficientsForm<T> form, T* pre, T* post, T* res, T* stats)
+    /// <summary>
+    /// The per-token end of the forward: RMS statistic, 1/r scaling, then the three groups of coefficients, and the
+    /// pre-mix where an <paramref name="input"/> is given.
+    /// </summary>
+    private readonly struct Outputs(T* bias, T* alpha, CoefficientsForm<T> form, T* pre, T* post, T* res, T* stats, T* input)
     {
         /// <summary>Turns the token's raw projections, already in its stats row, into p, r and the coefficients.</summary>
         public void Finish(CoefficientsShape shape, T* x, long token)
@@ -182,6 +187,8 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
             }
             for (int e = 0; e < n * n; e++)
                 resRow[e] = alpha[2] * p[2 * n + e] + bias[2 * n + e];
+            if (input != null)
+                PreMixKernel<T>.Token(v, preRow, input + token * shape.Channels, n, shape.Channels);
         }
     }
 

@@ -18,27 +18,32 @@ internal static unsafe class PreMixKernel<T> where T : unmanaged, IFloatingPoint
         TokenChunks.Plan(tokens, 2L * n * channels).Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
         {
             for (long token = start; token < end; token++)
-            {
-                T* xt = (T*)xs + token * n * channels;
-                T* wt = (T*)ws + token * n;
-                T* h = (T*)hs + token * channels;
-                int c = 0;
-                for (; c <= channels - Width; c += Width)
-                {
-                    var acc = VectorMath<T>.Load(xt + c) * wt[0];
-                    for (int i = 1; i < n; i++)
-                        acc = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(xt + (long)i * channels + c), new Vector<T>(wt[i]), acc);
-                    VectorMath<T>.Store(h + c, acc);
-                }
-                for (; c < channels; c++)
-                {
-                    T acc = T.Zero;
-                    for (int i = 0; i < n; i++)
-                        acc += xt[(long)i * channels + c] * wt[i];
-                    h[c] = acc;
-                }
-            }
+                Token((T*)xs + token * n * channels, (T*)ws + token * n, (T*)hs + token * channels, n, channels);
         });
+    }
+
+    /// <summary>
+    /// One token's h = Σ_i w[i]·x[i,:]: what <see cref="Forward"/> runs per token, and what the coefficients kernel
+    /// runs right after a token's H_pre, while its x is still in cache.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Token(T* xt, T* wt, T* h, int n, int channels)
+    {
+        int c = 0;
+        for (; c <= channels - Width; c += Width)
+        {
+            var acc = VectorMath<T>.Load(xt + c) * wt[0];
+            for (int i = 1; i < n; i++)
+                acc = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(xt + (long)i * channels + c), new Vector<T>(wt[i]), acc);
+            VectorMath<T>.Store(h + c, acc);
+        }
+        for (; c < channels; c++)
+        {
+            T acc = T.Zero;
+            for (int i = 0; i < n; i++)
+                acc += xt[(long)i * channels + c] * wt[i];
+            h[c] = acc;
+        }
     }
 
     /// <summary>dx[i,:] = H_pre[i]·dh; dH_pre[i] = x[i,:]·dh.</summary>

@@ -88,7 +88,7 @@ public static class MhcOps
         RequireFusable((x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha)));
         if (!is_grad_enabled())
         {
-            var (pre, post, res, stats) = CoefficientsFunction.Compute(x, phi, bias, alpha, rmsEps, convention);
+            var (pre, post, res, stats, _) = CoefficientsFunction.Compute(x, phi, bias, alpha, rmsEps, convention);
             stats.Dispose();
             return [pre, post, res];
         }

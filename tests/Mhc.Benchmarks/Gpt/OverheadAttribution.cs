@@ -41,8 +41,8 @@ internal static class OverheadAttribution
         double backwardNodes = b[MixBackward] + b[MergeBackward];
         Line[] forward =
         [
-            new($"kernels: coefficients {Harness.Ms(f[CoefficientsKernel])}, Sinkhorn {Harness.Ms(f[SinkhornKernel])}, " +
-                $"pre-mix {Harness.Ms(f[PreMixKernel])}, merge {Harness.Ms(f[MergeKernel])}, less their threads' waits", forwardKernels - f[ChunkWaiting]),
+            new($"kernels: coefficients with the pre-mix {Harness.Ms(f[CoefficientsKernel] + f[PreMixKernel])}, Sinkhorn {Harness.Ms(f[SinkhornKernel])}, " +
+                $"merge {Harness.Ms(f[MergeKernel])}, less their threads' waits", forwardKernels - f[ChunkWaiting]),
             new("waits on the kernel threads (team wake-up, uneven chunks)", f[ChunkWaiting]),
             new("the two nodes' work around their kernels (outputs allocated, tensors saved, context data)", forwardNodes - forwardKernels),
             new("autograd's node set-up around the two forward callbacks (TorchSharp's apply)", applies - forwardNodes),

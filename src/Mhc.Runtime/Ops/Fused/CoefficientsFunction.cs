@@ -34,7 +34,7 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
         // Callers often use only some of the three outputs; their missing gradients arrive undefined.
         ctx.set_materialize_grads(false);
 
-        var (pre, post, res, stats) = Compute(x, phi, bias, alpha, eps, convention);
+        var (pre, post, res, stats, _) = Compute(x, phi, bias, alpha, eps, convention);
         var link = StreamLinks.Borrowing(ctx, vars, 5);
         ctx.save_for_backward(link is null ? [x, phi, bias, alpha, stats] : [phi, bias, alpha, stats]);
         return [pre, post, res];
@@ -42,9 +42,11 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
 
     /// <summary>
     /// The coefficients without autograd (what runs under no_grad), and each token's p and r, which only
-    /// the backward needs.
+    /// the backward needs. <paramref name="withInput"/>: the pre-mix h = Σ H_pre[i]·x[i,:] [..., C] too, made in the
+    /// same pass over x (a connection's mix); otherwise Input is null.
     /// </summary>
-    internal static (Tensor Pre, Tensor Post, Tensor ResLogits, Tensor Stats) Compute(Tensor x, Tensor phi, Tensor bias, Tensor alpha, double eps, ConnectionConvention convention)
+    internal static (Tensor Pre, Tensor Post, Tensor ResLogits, Tensor Stats, Tensor? Input) Compute(Tensor x, Tensor phi, Tensor bias, Tensor alpha,
+        double eps, ConnectionConvention convention, bool withInput = false)
     {
         long n = x.shape[^2];
         var shape = ShapeOf(x);
@@ -52,12 +54,13 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
         var post = empty(OpsArguments.Leading(x, 2, n), dtype: x.dtype);
         var res = empty(OpsArguments.Leading(x, 2, n, n), dtype: x.dtype);
         var stats = empty([shape.Tokens, shape.StatsPerToken], dtype: x.dtype);
-        Tensor[] all = [x, phi, bias, alpha, pre, post, res, stats];
+        var input = withInput ? empty(OpsArguments.Leading(x, 2, x.shape[^1]), dtype: x.dtype) : null;
+        Tensor?[] all = [x, phi, bias, alpha, pre, post, res, stats, input];
         if (x.dtype == ScalarType.Float32)
             Forward(all, Form<float>(eps, convention));
         else
             Forward(all, Form<double>(eps, convention));
-        return (pre, post, res, stats);
+        return (pre, post, res, stats, input);
     }
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> gradOutputs)
@@ -136,15 +139,15 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
         where T : unmanaged, IFloatingPointIeee754<T>
         => new(T.CreateChecked(rmsEps), convention.RmsEpsilonOutsideRoot(), T.CreateChecked(convention.PreOffset()));
 
-    /// <param name="t">x, phi, bias, alpha, then the outputs pre, post, res and the saved stats.</param>
+    /// <param name="t">x, phi, bias, alpha, then the outputs pre, post, res, the saved stats and the optional pre-mix.</param>
     /// <param name="form">The RMS norm's ε and placement, and H_pre's offset.</param>
-    private static unsafe void Forward<T>(Tensor[] t, CoefficientsForm<T> form) where T : unmanaged, IFloatingPointIeee754<T>
+    private static unsafe void Forward<T>(Tensor?[] t, CoefficientsForm<T> form) where T : unmanaged, IFloatingPointIeee754<T>
     {
         using var timed = ConnectionTimings.Time(TimedPart.CoefficientsKernel);
-        var shape = ShapeOf(t[0]);
-        T* x = TensorMemory.Pointer<T>(t[0]), bias = TensorMemory.Pointer<T>(t[2]), alpha = TensorMemory.Pointer<T>(t[3]);
-        T* pre = TensorMemory.Pointer<T>(t[4]), post = TensorMemory.Pointer<T>(t[5]), res = TensorMemory.Pointer<T>(t[6]), stats = TensorMemory.Pointer<T>(t[7]);
-        CoefficientsKernel<T>.Compute(shape, x, TensorMemory.Pointer<T>(t[1]), bias, alpha, form, pre, post, res, stats);
+        var shape = ShapeOf(t[0]!);
+        T* x = TensorMemory.Pointer<T>(t[0]!), bias = TensorMemory.Pointer<T>(t[2]!), alpha = TensorMemory.Pointer<T>(t[3]!);
+        T* pre = TensorMemory.Pointer<T>(t[4]!), post = TensorMemory.Pointer<T>(t[5]!), res = TensorMemory.Pointer<T>(t[6]!), stats = TensorMemory.Pointer<T>(t[7]!);
+        CoefficientsKernel<T>.Compute(shape, x, TensorMemory.Pointer<T>(t[1]!), bias, alpha, form, pre, post, res, stats, TensorMemory.OptionalPointer<T>(t[8]));
     }
 
     /// <param name="t">bias, alpha, the saved stats, then gq, scale, gradBias and gradAlpha to write.</param>

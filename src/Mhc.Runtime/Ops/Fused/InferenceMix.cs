@@ -76,7 +76,7 @@ internal sealed class InferenceMix : IDisposable
         T* block = scratch.Pointer;
         T* xs = TensorMemory.Pointer<T>(x);
         CoefficientsKernel<T>.Compute(shape, xs, TensorMemory.Pointer<T>(phi), TensorMemory.Pointer<T>(bias), TensorMemory.Pointer<T>(alpha),
-            CoefficientsFunction.Form<T>(rmsEps, convention), block + pre, block + post, block + logits, block + stats);
+            CoefficientsFunction.Form<T>(rmsEps, convention), block + pre, block + post, block + logits, block + stats, TensorMemory.Pointer<T>(input));
         if (convention.SinkhornFromSoftmax())
             SoftmaxSinkhornKernel<T>.Forward(block + logits, block + hRes, tokens, n, iterations, T.CreateChecked(Conventions.Epsilon));
         else
@@ -90,7 +90,6 @@ internal sealed class InferenceMix : IDisposable
                         block[transposed + t * nn + j * n + i] = block[hRes + t * nn + i * n + j];
             mix = transposed;
         }
-        PreMixKernel<T>.Forward(xs, block + pre, TensorMemory.Pointer<T>(input), tokens, n, shape.Channels);
         return new InferenceMix(scratch, (nint)(block + post), (nint)(block + mix), tokens, n, shape.Channels);
     }
 

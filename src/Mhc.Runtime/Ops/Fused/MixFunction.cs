@@ -59,7 +59,8 @@ internal sealed class MixFunction : MultiTensorFunction<MixFunction>
     /// <summary>The mix without autograd (what runs under no_grad), with the values only a backward needs.</summary>
     internal static Result Compute(Tensor x, Tensor phi, Tensor bias, Tensor alpha, double eps, int iterations, ConnectionConvention convention)
     {
-        var (pre, post, logits, stats) = CoefficientsFunction.Compute(x, phi, bias, alpha, eps, convention);
+        // The coefficients kernel makes h too, in its pass over x.
+        var (pre, post, logits, stats, input) = CoefficientsFunction.Compute(x, phi, bias, alpha, eps, convention, withInput: true);
         var hRes = SinkhornFunction.Compute(logits, iterations, convention.SinkhornFromSoftmax());
         if (convention.TransposesResidualMix())
         {
@@ -68,7 +69,7 @@ internal sealed class MixFunction : MultiTensorFunction<MixFunction>
             hRes.Dispose();
             hRes = transposed;
         }
-        return new Result(PreMixFunction.Compute(x, pre), post, hRes, pre, logits, stats);
+        return new Result(input!, post, hRes, pre, logits, stats);
     }
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> gradOutputs)
