@@ -13,104 +13,56 @@ internal readonly record struct CoefficientsShape(long Tokens, int N, int Channe
 }
 
 /// <summary>
-/// The mHC coefficient kernel (MHC-SPEC §2, §7 a–b): v·φ and ‖v‖ in one pass over each token's
-/// v = vec(x), then the scalar scale/bias/sigmoid work. φ is used transposed ([m, nC]) so that every
-/// projection is a contiguous dot product, and tokens go four at a time so each φ row load serves four.
+/// The mHC coefficient kernel (MHC-SPEC §2, §7 a–b). From 64 tokens up the projections v·φ come from libtorch's
+/// BLAS (<see cref="FromProjections"/>), which runs that thin product about twice as fast as a hand-written tiled
+/// loop did here; one pass per token then makes ‖v‖, the scale, bias and sigmoids, and in a connection's mix the
+/// pre-mix, with the token's x in cache between them. Below 64 tokens the kernel reads φ itself
+/// (<see cref="ForwardRowMajor"/>): at a decoding step's few tokens a BLAS call costs more than the products.
 /// </summary>
 internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private const int Tile = 4;
     private static int Width => Vector<T>.Count;
 
-    /// <summary>
-    /// Row stride of φᵀ: nC rounded up to whole vectors plus one cache line. With nC a power of two the
-    /// rows would otherwise all map to the same L1 sets, and the forward, which reads several rows of
-    /// φᵀ side by side for each tile of tokens, would miss L1 on nearly every access.
-    /// </summary>
-    public static int PhiStride(int width) => (width + Width - 1) / Width * Width + 64 / sizeof(T);
-
-    /// <summary>Elements of φᵀ as the kernels lay it out.</summary>
-    public static int TransposedLength(CoefficientsShape shape) => shape.Projections * PhiStride(shape.Width);
-
-    /// <summary>φ [nC, m] → φᵀ [m, <see cref="PhiStride"/>] in <paramref name="destination"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Transpose(T* phi, CoefficientsShape shape, T* destination)
-    {
-        int rows = shape.Width, cols = shape.Projections, stride = PhiStride(rows);
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++)
-                destination[(long)c * stride + r] = phi[(long)r * cols + c];
-    }
-
-    /// <summary>
-    /// Token counts below this take <see cref="ForwardRowMajor"/>: transposing φ costs about as much as the
-    /// products of a few dozen tokens, so a decoding step's handful of tokens reads φ as it is.
-    /// </summary>
+    /// <summary>Token counts below this take <see cref="ForwardRowMajor"/>; from here up the caller supplies v·φ.</summary>
     public const long RowMajorTokens = 64;
 
     /// <summary>
-    /// The forward from φ as stored ([nC, m]): <see cref="ForwardRowMajor"/> for few tokens, otherwise φ
-    /// transposed into scratch and <see cref="Forward"/>.
+    /// Writes H_pre [tokens, n], H_post [tokens, n], the H_res logits [tokens, n²], and into <paramref name="stats"/>
+    /// ([tokens, m + 1]) each token's p and RMS statistic; given <paramref name="input"/> ([tokens, C]), each token's
+    /// pre-mix h = Σ H_pre[i]·x[i,:] too, right after its H_pre: the connection's mix reads x in this one pass.
+    /// <paramref name="projections"/>: every token's v·φ ([tokens, m], from BLAS), or null below
+    /// <see cref="RowMajorTokens"/>, where φ ([nC, m]) is read as stored.
     /// </summary>
-    public static void Compute(CoefficientsShape shape, T* x, T* phi, T* bias, T* alpha, CoefficientsForm<T> form,
+    public static void Compute(CoefficientsShape shape, T* x, T* phi, T* projections, T* bias, T* alpha, CoefficientsForm<T> form,
         T* pre, T* post, T* res, T* stats, T* input = null)
     {
-        if (shape.Tokens < RowMajorTokens)
-        {
+        if (projections == null)
             ForwardRowMajor(shape, x, phi, bias, alpha, form, pre, post, res, stats, input);
-            return;
-        }
-        using var phiT = new ScratchArray<T>(TransposedLength(shape));
-        Transpose(phi, shape, phiT.Pointer);
-        Forward(shape, x, phiT.Pointer, bias, alpha, form, pre, post, res, stats, input);
+        else
+            FromProjections(shape, x, projections, bias, alpha, form, pre, post, res, stats, input);
     }
 
-    /// <summary>
-    /// Writes H_pre [tokens, n], H_post [tokens, n], the H_res logits [tokens, n²], and into
-    /// <paramref name="stats"/> ([tokens, m + 1]) each token's p and RMS statistic. φᵀ comes from <see cref="Transpose"/>.
-    /// Given <paramref name="input"/> ([tokens, C]), each token's pre-mix h = Σ H_pre[i]·x[i,:] too, right after its
-    /// H_pre, while the token's x is still in cache from the products: the connection's mix reads x once.
-    /// </summary>
-    public static void Forward(CoefficientsShape shape, T* x, T* phiT, T* bias, T* alpha, CoefficientsForm<T> form,
-        T* pre, T* post, T* res, T* stats, T* input = null)
+    /// <summary><see cref="Compute"/> from the projections v·φ [tokens, m] already made.</summary>
+    public static void FromProjections(CoefficientsShape shape, T* x, T* projections, T* bias, T* alpha, CoefficientsForm<T> form,
+        T* pre, T* post, T* res, T* stats, T* input)
     {
         int d = shape.Width, m = shape.Projections;
-        int ld = PhiStride(d);
-        var chunks = TokenChunks.Plan(shape.Tokens, 2L * m * d + (input == null ? 0 : 2L * d), Tile);
-        nint xs = (nint)x, phiAddress = (nint)phiT, statsAddress = (nint)stats;
+        var chunks = TokenChunks.Plan(shape.Tokens, 2L * d + 2L * m + (input == null ? 0 : 2L * d));
+        nint xs = (nint)x, qs = (nint)projections, statsAddress = (nint)stats;
         var outputs = new Outputs(bias, alpha, form, pre, post, res, stats, input);
         chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
         {
-            T* phiRows = (T*)phiAddress;
-            T* statsBase = (T*)statsAddress;
-            var q = stackalloc T[2 * Tile];
-            for (long token = start; token < end; token += Tile)
+            for (long token = start; token < end; token++)
             {
-                int count = (int)Math.Min(Tile, end - token);
-                T* v0 = TokenRow((T*)xs, token, 0, count, d);
-                T* v1 = TokenRow((T*)xs, token, 1, count, d);
-                T* v2 = TokenRow((T*)xs, token, 2, count, d);
-                T* v3 = TokenRow((T*)xs, token, 3, count, d);
-                for (int k = 0; k < m; k += 2)
-                {
-                    // With m odd the last pair repeats its row; the repeat is not stored.
-                    int next = Math.Min(k + 1, m - 1);
-                    DotTile(phiRows + (long)k * ld, phiRows + (long)next * ld, v0, v1, v2, v3, d, q);
-                    for (int t = 0; t < count; t++)
-                    {
-                        statsBase[(token + t) * (m + 1) + k] = q[t];
-                        statsBase[(token + t) * (m + 1) + next] = q[Tile + t];
-                    }
-                }
-                for (int t = 0; t < count; t++)
-                    outputs.Finish(shape, (T*)xs, token + t);
+                new ReadOnlySpan<T>((T*)qs + token * m, m).CopyTo(new Span<T>((T*)statsAddress + token * (m + 1), m));
+                outputs.Finish(shape, (T*)xs, token);
             }
         });
     }
 
     /// <summary>
-    /// <see cref="Forward"/> with φ read as stored, [nC, m]: each token's m projections accumulate in
-    /// registers over the rows of φ, so no transposed copy is made. For few tokens (<see cref="RowMajorTokens"/>).
+    /// <see cref="Compute"/> with φ read as stored, [nC, m]: each token's m projections accumulate in registers over
+    /// the rows of φ. For few tokens (<see cref="RowMajorTokens"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForwardRowMajor(CoefficientsShape shape, T* x, T* phi, T* bias, T* alpha, CoefficientsForm<T> form,
@@ -274,59 +226,6 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         {
             T s = VectorMath<T>.Sigmoid(z);
             return s * (T.One - s);
-        }
-    }
-
-    /// <summary>Row <paramref name="t"/> of a tile, or the tile's last real row where the tile is short.</summary>
-    private static T* TokenRow(T* x, long token, int t, int count, int d) => x + (token + Math.Min(t, count - 1)) * d;
-
-    /// <summary>
-    /// Dot products of two weight rows with four token rows: eight independent accumulators hide the
-    /// multiply-add latency, and each loaded vector serves four (weights) or two (tokens) products.
-    /// <paramref name="result"/> gets row w0's four results, then row w1's.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DotTile(T* w0, T* w1, T* a, T* b, T* c, T* e, int length, T* result)
-    {
-        Vector<T> s0 = default, s1 = default, s2 = default, s3 = default;
-        Vector<T> u0 = default, u1 = default, u2 = default, u3 = default;
-        int width = Width;
-        int i = 0;
-        for (; i <= length - width; i += width)
-        {
-            var x = VectorMath<T>.Load(w0 + i);
-            var y = VectorMath<T>.Load(w1 + i);
-            var va = VectorMath<T>.Load(a + i);
-            var vb = VectorMath<T>.Load(b + i);
-            var vc = VectorMath<T>.Load(c + i);
-            var ve = VectorMath<T>.Load(e + i);
-            s0 = VectorMath<T>.MultiplyAdd(x, va, s0);
-            s1 = VectorMath<T>.MultiplyAdd(x, vb, s1);
-            s2 = VectorMath<T>.MultiplyAdd(x, vc, s2);
-            s3 = VectorMath<T>.MultiplyAdd(x, ve, s3);
-            u0 = VectorMath<T>.MultiplyAdd(y, va, u0);
-            u1 = VectorMath<T>.MultiplyAdd(y, vb, u1);
-            u2 = VectorMath<T>.MultiplyAdd(y, vc, u2);
-            u3 = VectorMath<T>.MultiplyAdd(y, ve, u3);
-        }
-        result[0] = Vector.Sum(s0);
-        result[1] = Vector.Sum(s1);
-        result[2] = Vector.Sum(s2);
-        result[3] = Vector.Sum(s3);
-        result[4] = Vector.Sum(u0);
-        result[5] = Vector.Sum(u1);
-        result[6] = Vector.Sum(u2);
-        result[7] = Vector.Sum(u3);
-        for (; i < length; i++)
-        {
-            result[0] += w0[i] * a[i];
-            result[1] += w0[i] * b[i];
-            result[2] += w0[i] * c[i];
-            result[3] += w0[i] * e[i];
-            result[4] += w1[i] * a[i];
-            result[5] += w1[i] * b[i];
-            result[6] += w1[i] * c[i];
-            result[7] += w1[i] * e[i];
         }
     }
 }

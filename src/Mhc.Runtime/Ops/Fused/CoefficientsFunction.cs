@@ -12,7 +12,7 @@ namespace Mhc.Runtime.Ops.Fused;
 /// Fused mHC coefficients. Arguments: (x [..., n, C], phi [nC, m], bias [m], alpha [3], rmsEps), all
 /// contiguous. Outputs H_pre [..., n], H_post [..., n], H_res logits [..., n, n]. Each token's p and r
 /// are saved beside the inputs ([tokens, m + 1], tiny next to x) so the backward needs no second pass
-/// of v·φ. The forward is one fused pass over v; the backward fuses the per-token chain rule and leaves
+/// of v·φ. The forward takes v·φ from BLAS and then one fused pass over v; the backward fuses the per-token chain rule and leaves
 /// its two matrix products to libtorch's BLAS (<see cref="MixFunction"/> runs the same passes inside a
 /// connection's whole mix). An optional sixth argument, a <see cref="StreamLink"/>,
 /// lets a recompute segment supply x in the backward instead of the graph keeping it; the seventh, a
@@ -55,12 +55,27 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
         var res = empty(OpsArguments.Leading(x, 2, n, n), dtype: x.dtype);
         var stats = empty([shape.Tokens, shape.StatsPerToken], dtype: x.dtype);
         var input = withInput ? empty(OpsArguments.Leading(x, 2, x.shape[^1]), dtype: x.dtype) : null;
-        Tensor?[] all = [x, phi, bias, alpha, pre, post, res, stats, input];
+        using var timed = ConnectionTimings.Time(TimedPart.CoefficientsKernel);
+        using var projections = Projections(x, phi);
+        Tensor?[] all = [x, phi, bias, alpha, pre, post, res, stats, input, projections];
         if (x.dtype == ScalarType.Float32)
             Forward(all, Form<float>(eps, convention));
         else
             Forward(all, Form<double>(eps, convention));
         return (pre, post, res, stats, input);
+    }
+
+    /// <summary>
+    /// Every token's v·φ [tokens, m] from libtorch's BLAS, for the coefficients kernel; null below
+    /// <see cref="CoefficientsKernel{T}.RowMajorTokens"/>, where the kernel reads φ itself.
+    /// </summary>
+    internal static Tensor? Projections(Tensor x, Tensor phi)
+    {
+        var shape = ShapeOf(x);
+        if (shape.Tokens < CoefficientsKernel<float>.RowMajorTokens)
+            return null;
+        using var v = Rows(x);
+        return v.mm(phi);
     }
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> gradOutputs)
@@ -139,15 +154,15 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
         where T : unmanaged, IFloatingPointIeee754<T>
         => new(T.CreateChecked(rmsEps), convention.RmsEpsilonOutsideRoot(), T.CreateChecked(convention.PreOffset()));
 
-    /// <param name="t">x, phi, bias, alpha, then the outputs pre, post, res, the saved stats and the optional pre-mix.</param>
+    /// <param name="t">x, phi, bias, alpha, then the outputs pre, post, res, the saved stats and the optional pre-mix, and the optional projections.</param>
     /// <param name="form">The RMS norm's ε and placement, and H_pre's offset.</param>
     private static unsafe void Forward<T>(Tensor?[] t, CoefficientsForm<T> form) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        using var timed = ConnectionTimings.Time(TimedPart.CoefficientsKernel);
         var shape = ShapeOf(t[0]!);
         T* x = TensorMemory.Pointer<T>(t[0]!), bias = TensorMemory.Pointer<T>(t[2]!), alpha = TensorMemory.Pointer<T>(t[3]!);
         T* pre = TensorMemory.Pointer<T>(t[4]!), post = TensorMemory.Pointer<T>(t[5]!), res = TensorMemory.Pointer<T>(t[6]!), stats = TensorMemory.Pointer<T>(t[7]!);
-        CoefficientsKernel<T>.Compute(shape, x, TensorMemory.Pointer<T>(t[1]!), bias, alpha, form, pre, post, res, stats, TensorMemory.OptionalPointer<T>(t[8]));
+        CoefficientsKernel<T>.Compute(shape, x, TensorMemory.Pointer<T>(t[1]!), TensorMemory.OptionalPointer<T>(t[9]), bias, alpha, form,
+            pre, post, res, stats, TensorMemory.OptionalPointer<T>(t[8]));
     }
 
     /// <param name="t">bias, alpha, the saved stats, then gq, scale, gradBias and gradAlpha to write.</param>

@@ -75,7 +75,9 @@ internal sealed class InferenceMix : IDisposable
         var scratch = new ScratchArray<T>(length);
         T* block = scratch.Pointer;
         T* xs = TensorMemory.Pointer<T>(x);
-        CoefficientsKernel<T>.Compute(shape, xs, TensorMemory.Pointer<T>(phi), TensorMemory.Pointer<T>(bias), TensorMemory.Pointer<T>(alpha),
+        using var projections = CoefficientsFunction.Projections(x, phi);
+        CoefficientsKernel<T>.Compute(shape, xs, TensorMemory.Pointer<T>(phi), TensorMemory.OptionalPointer<T>(projections),
+            TensorMemory.Pointer<T>(bias), TensorMemory.Pointer<T>(alpha),
             CoefficientsFunction.Form<T>(rmsEps, convention), block + pre, block + post, block + logits, block + stats, TensorMemory.Pointer<T>(input));
         if (convention.SinkhornFromSoftmax())
             SoftmaxSinkhornKernel<T>.Forward(block + logits, block + hRes, tokens, n, iterations, T.CreateChecked(Conventions.Epsilon));
