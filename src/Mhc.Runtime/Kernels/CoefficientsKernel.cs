@@ -8,8 +8,11 @@ internal readonly record struct CoefficientsShape(long Tokens, int N, int Channe
 {
     public int Width => N * Channels;
     public int Projections => N * N + 2 * N;
-    /// <summary>Per token the kernel keeps p (m values) and r for the backward.</summary>
-    public int StatsPerToken => Projections + 1;
+    /// <summary>
+    /// Per token the kernel keeps for the backward p (m values), r, and the 2n sigmoids of H_pre and H_post, whose
+    /// slopes the backward then needs no exponentials for: [p | r | σ_pre | σ_post].
+    /// </summary>
+    public int StatsPerToken => Projections + 1 + 2 * N;
 }
 
 /// <summary>
@@ -28,7 +31,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
 
     /// <summary>
     /// Writes H_pre [tokens, n], H_post [tokens, n], the H_res logits [tokens, n²], and into <paramref name="stats"/>
-    /// ([tokens, m + 1]) each token's p and RMS statistic; given <paramref name="input"/> ([tokens, C]), each token's
+    /// ([tokens, <see cref="CoefficientsShape.StatsPerToken"/>]) each token's p, RMS statistic and sigmoids; given <paramref name="input"/> ([tokens, C]), each token's
     /// pre-mix h = Σ H_pre[i]·x[i,:] too, right after its H_pre: the connection's mix reads x in this one pass.
     /// <paramref name="projections"/>: every token's v·φ ([tokens, m], from BLAS), or null below
     /// <see cref="RowMajorTokens"/>, where φ ([nC, m]) is read as stored.
@@ -46,7 +49,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     public static void FromProjections(CoefficientsShape shape, T* x, T* projections, T* bias, T* alpha, CoefficientsForm<T> form,
         T* pre, T* post, T* res, T* stats, T* input)
     {
-        int d = shape.Width, m = shape.Projections;
+        int d = shape.Width, m = shape.Projections, stride = shape.StatsPerToken;
         var chunks = TokenChunks.Plan(shape.Tokens, 2L * d + 2L * m + (input == null ? 0 : 2L * d));
         nint xs = (nint)x, qs = (nint)projections, statsAddress = (nint)stats;
         var outputs = new Outputs(bias, alpha, form, pre, post, res, stats, input);
@@ -54,7 +57,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         {
             for (long token = start; token < end; token++)
             {
-                new ReadOnlySpan<T>((T*)qs + token * m, m).CopyTo(new Span<T>((T*)statsAddress + token * (m + 1), m));
+                new ReadOnlySpan<T>((T*)qs + token * m, m).CopyTo(new Span<T>((T*)statsAddress + token * stride, m));
                 outputs.Finish(shape, (T*)xs, token);
             }
         });
@@ -73,7 +76,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         for (long token = 0; token < shape.Tokens; token++)
         {
             T* v = x + token * d;
-            T* q = stats + token * (m + 1);
+            T* q = stats + token * shape.StatsPerToken;
             int k = 0;
             // Three vectors of projections at a time (n = 4: m = 24 is three float32 vectors): each row of φ
             // is loaded once per token and multiplied by that row's element of v.
@@ -123,7 +126,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
             int d = shape.Width, m = shape.Projections, n = shape.N;
             T* v = x + token * d;
             T statistic = form.Statistic(VectorMath<T>.Dot(v, v, d) * (T.One / T.CreateTruncating(d)));
-            T* p = stats + token * (m + 1);
+            T* p = stats + token * shape.StatsPerToken;
             T invR = T.One / form.Divisor(statistic);
             for (int k = 0; k < m; k++)
                 p[k] *= invR;
@@ -132,10 +135,14 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
             T* preRow = pre + token * n;
             T* postRow = post + token * n;
             T* resRow = res + token * n * n;
+            T* sigmoids = p + m + 1;
             for (int i = 0; i < n; i++)
             {
-                preRow[i] = VectorMath<T>.Sigmoid(alpha[0] * p[i] + bias[i]) + form.PreOffset;
-                postRow[i] = T.CreateTruncating(2) * VectorMath<T>.Sigmoid(alpha[1] * p[n + i] + bias[n + i]);
+                T sPre = VectorMath<T>.Sigmoid(alpha[0] * p[i] + bias[i]), sPost = VectorMath<T>.Sigmoid(alpha[1] * p[n + i] + bias[n + i]);
+                sigmoids[i] = sPre;
+                sigmoids[n + i] = sPost;
+                preRow[i] = sPre + form.PreOffset;
+                postRow[i] = T.CreateTruncating(2) * sPost;
             }
             for (int e = 0; e < n * n; e++)
                 resRow[e] = alpha[2] * p[2 * n + e] + bias[2 * n + e];
@@ -145,7 +152,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     }
 
     /// <summary>
-    /// The per-token part of the backward, fused in one pass over the saved p and r: from the gradients
+    /// The per-token part of the backward, fused in one pass over the saved p, r and sigmoids: from the gradients
     /// of H_pre, H_post and the H_res logits (null counts as zero) back through the sigmoids, α and the
     /// 1/r scaling to <paramref name="gq"/> = ∂loss/∂(v·φ) [tokens, m] and <paramref name="scale"/>
     /// [tokens], the factor of v in ∂loss/∂v, plus the bias and α gradients. The two products left,
@@ -156,8 +163,9 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     public static void ChainToProjections(CoefficientsShape shape, CoefficientsForm<T> form, T* bias, T* alpha, T* stats,
         T* gradPre, T* gradPost, T* gradRes, T* gq, T* scale, T* gradBias, T* gradAlpha)
     {
-        int m = shape.Projections, n = shape.N;
-        var chunks = TokenChunks.Plan(shape.Tokens, 8L * m, 1);
+        int m = shape.Projections, n = shape.N, stride = shape.StatsPerToken;
+        // About 30 operations per projection (slopes, α, 1/r, the partial sums): 512 tokens and up split over threads.
+        var chunks = TokenChunks.Plan(shape.Tokens, 32L * m, 1);
         int partialSize = m + 3;
         using var partials = new ScratchArray<T>(Math.Max(1, chunks.Count) * partialSize);
         partials.Clear(0, partials.Length);
@@ -171,7 +179,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
             T* gA = gB + m;
             for (long token = start; token < end; token++)
             {
-                T* p = (T*)statsBase + token * (m + 1);
+                T* p = (T*)statsBase + token * stride;
                 T scaledGradient = ChainToProjections(token, n, m, p, form.Divisor(p[m]), (T*)bs, alphas,
                     gradients, (T*)gqBase + token * m, gB, gA);
                 ((T*)scaleBase)[token] = form.SlopeFactor(scaledGradient, p[m], invWidth);
@@ -196,10 +204,11 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         T* gq, T* gradBias, T* gradAlpha)
     {
         T gr = T.Zero;
+        T* sigmoids = p + m + 1;
         for (int k = 0; k < m; k++)
         {
             int group = k < n ? 0 : k < 2 * n ? 1 : 2;
-            T gz = gradients.PreActivation(k, n, token, alphas[group] * p[k] + bias[k]);
+            T gz = gradients.PreActivation(k, n, token, k < 2 * n ? sigmoids[k] : T.Zero);
             gradBias[k] += gz;
             gradAlpha[group] += gz * p[k];
             T gp = alphas[group] * gz;
@@ -212,20 +221,17 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     /// <summary>Gradients of H_pre, H_post and the H_res logits, [tokens, ·]; null where none arrived.</summary>
     private readonly struct OutputGradients(T* pre, T* post, T* res)
     {
-        /// <summary>∂loss/∂z for projection k of a token, z = α·p + b being its pre-activation.</summary>
-        public T PreActivation(int k, int n, long token, T z)
+        /// <summary>
+        /// ∂loss/∂z for projection k of a token, z = α·p + b being its pre-activation; <paramref name="s"/> = σ(z),
+        /// kept by the forward, for the two sigmoid groups.
+        /// </summary>
+        public T PreActivation(int k, int n, long token, T s)
         {
             if (k < n)
-                return pre == null ? T.Zero : pre[token * n + k] * SigmoidSlope(z);
+                return pre == null ? T.Zero : pre[token * n + k] * (s * (T.One - s));
             if (k < 2 * n)
-                return post == null ? T.Zero : post[token * n + k - n] * T.CreateTruncating(2) * SigmoidSlope(z);
+                return post == null ? T.Zero : post[token * n + k - n] * T.CreateTruncating(2) * (s * (T.One - s));
             return res == null ? T.Zero : res[token * n * n + k - 2 * n];
-        }
-
-        private static T SigmoidSlope(T z)
-        {
-            T s = VectorMath<T>.Sigmoid(z);
-            return s * (T.One - s);
         }
     }
 }

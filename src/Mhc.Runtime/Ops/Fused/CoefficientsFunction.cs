@@ -11,7 +11,7 @@ namespace Mhc.Runtime.Ops.Fused;
 /// <summary>
 /// Fused mHC coefficients. Arguments: (x [..., n, C], phi [nC, m], bias [m], alpha [3], rmsEps), all
 /// contiguous. Outputs H_pre [..., n], H_post [..., n], H_res logits [..., n, n]. Each token's p and r
-/// are saved beside the inputs ([tokens, m + 1], tiny next to x) so the backward needs no second pass
+/// (and its sigmoids) are saved beside the inputs ([tokens, m + 1 + 2n], tiny next to x) so the backward needs no second pass
 /// of v·φ. The forward takes v·φ from BLAS and then one fused pass over v; the backward fuses the per-token chain rule and leaves
 /// its two matrix products to libtorch's BLAS (<see cref="MixFunction"/> runs the same passes inside a
 /// connection's whole mix). An optional sixth argument, a <see cref="StreamLink"/>,
