@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 //   dotnet run -c Release --project tests/Mhc.Benchmarks [-- --quick]
 // Other suites by name:
 //   -- memory [--quick] [--reuse-allocator]   peak memory of GPT training steps (Memory/MemorySuite.cs)
-//   -- gpt [--quick] [--rounds N]             the GPT trained and sampled end to end, residual vs mHC (Gpt/GptSuite.cs);
+//   -- gpt [--quick] [--rounds N]             the GPT trained and sampled end to end, residual vs mHC, the overhead attributed (Gpt/GptSuite.cs);
 //                                             --rounds: every shape, N rounds after one warm-up (a loaded machine's budget)
 //   -- conventions [--quick]                  MHC-SPEC vs the Megatron-LM and DeepSeek-V4 conventions (Conventions/ConventionSuite.cs)
 //   -- calls [--quick]                        one connection call under no_grad at decoding token counts, µs (Calls/CallCostSuite.cs)
