@@ -164,7 +164,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         T* gradPre, T* gradPost, T* gradRes, T* gq, T* scale, T* gradBias, T* gradAlpha)
     {
         int m = shape.Projections, n = shape.N, stride = shape.StatsPerToken;
-        // About 30 operations per projection (slopes, α, 1/r, the partial sums): 512 tokens and up split over threads.
+        // About 30 operations per projection (slopes, α, 1/r, the partial sums): threads from about 2,700 tokens up.
         var chunks = TokenChunks.Plan(shape.Tokens, 32L * m, 1);
         int partialSize = m + 3;
         using var partials = new ScratchArray<T>(Math.Max(1, chunks.Count) * partialSize);
