@@ -252,11 +252,16 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
     private static Tensor InvokeMarkedBranch(Func<Tensor, Tensor> branch, Tensor h)
     {
         var span = new BranchMarker.Span();
-        using var marked = BranchMarker.Mark(h, span, end: true);
-        Tensor f;
+        Tensor marked, f;
+        using (ConnectionTimings.Time(TimedPart.Markers))
+            marked = BranchMarker.Mark(h, span, end: true);
+        using (marked)
         using (ConnectionTimings.Time(TimedPart.Branch))
             f = branch(marked);
-        return f is null ? null! : BranchMarker.Mark(f, span, end: false);
+        if (f is null)
+            return null!;
+        using (ConnectionTimings.Time(TimedPart.Markers))
+            return BranchMarker.Mark(f, span, end: false);
     }
 
     /// <summary>

@@ -104,6 +104,8 @@ internal enum TimedPart
     Connection,
     /// <summary>The branch's forward, inside <see cref="Connection"/>.</summary>
     Branch,
+    /// <summary>Setting up the two <see cref="BranchMarker"/> nodes around a branch, inside <see cref="Connection"/>: the timings' own cost.</summary>
+    Markers,
     /// <summary>The branch's backward: from its output's gradient arriving to its input's (marker nodes around the branch).</summary>
     BranchBackward,
 

@@ -47,7 +47,7 @@ internal static class OverheadAttribution
             new("the two nodes' work around their kernels (outputs allocated, tensors saved, context data)", forwardNodes - forwardKernels),
             new("autograd's node set-up around the two forward callbacks (TorchSharp's apply)", applies - forwardNodes),
             new("the connection's own code around the nodes (dtype, contiguity, scopes, stream tracker, branch call)",
-                f[Connection] - f[Branch] - applies),
+                f[Connection] - f[Branch] - applies - f[Markers]),
         ];
         Line[] backward =
         [
@@ -76,7 +76,7 @@ internal static class OverheadAttribution
                           "parts inside the mHC step: means over its middle half of rounds):");
         Console.WriteLine($"    measured: mHC − residual = {Harness.Ms(measured)} ms ({Harness.Ratio(profiled.PlainMhc / profiled.Residual)}; " +
                           $"the training table's {Harness.Ms(table.Mhc - table.Residual)}); profiling's own cost: profiled − plain mHC step " +
-                          $"{Harness.Ms(profiled.Mhc.Milliseconds - profiled.PlainMhc)}");
+                          $"{Harness.Ms(profiled.Mhc.Milliseconds - profiled.PlainMhc)} (the branch markers' set-up, left out of the parts: {Harness.Ms(f[Markers])})");
         foreach (var line in lines)
             Console.WriteLine($"    {new string(' ', 2 * (line.Depth - 1))}{line.Name,-100} {Harness.Ms(line.Milliseconds),8}  {Percent(line.Milliseconds / measured),7}");
         Console.WriteLine($"    sum of the parts: {Harness.Ms(sum)} ms = {Percent(sum / measured)} of the measured difference; not attributed " +
