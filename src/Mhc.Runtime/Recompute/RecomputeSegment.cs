@@ -1,4 +1,3 @@
-using Mhc.Runtime.Ops.Fused;
 using static TorchSharp.torch;
 
 namespace Mhc.Runtime.Recompute;
@@ -55,12 +54,10 @@ internal sealed class RecomputeSegment
             from--;
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var x = from == 0 ? _links[0].Merge.get_saved_variables()[0] : _links[from].State!;
+        var x = from == 0 ? _links[0].Merge.SavedInput() : _links[from].State!;
         for (int k = from; k < index; k++)
         {
-            var saved = _links[k].Merge.get_saved_variables();
-            int offset = _links[k].SavesInput ? 1 : 0;
-            var next = MergeFunction.Compute(x, saved[offset], saved[offset + 1], saved[offset + 2]);
+            var next = _links[k].Merge.Next(x);
             var link = _links[k + 1];
             if (next.dtype != link.ActivationType)
                 next = next.to_type(link.ActivationType).to_type(next.dtype);

@@ -1,5 +1,4 @@
 using static TorchSharp.torch;
-using static TorchSharp.torch.autograd;
 
 namespace Mhc.Runtime.Recompute;
 
@@ -10,7 +9,7 @@ namespace Mhc.Runtime.Recompute;
 /// </summary>
 internal sealed class StreamLink
 {
-    private AutogradContext? _merge;
+    private IMergeOperands? _merge;
     private int _reads, _readsLeft;
 
     internal StreamLink(RecomputeSegment segment, int index, ScalarType activationType)
@@ -46,15 +45,15 @@ internal sealed class StreamLink
     }
 
     /// <summary>
-    /// The merge node's context. Its saved tensors (x for link 0, then H_res, H_post and the branch output)
-    /// are what the segment re-derives the next state from; the graph keeps them as long as it can be
-    /// back-propagated through (a link joins a segment only when its input requires gradients, so that the
-    /// previous merge saved them).
+    /// What the connection's merge saved, as the segment re-derives the next state from it; the graph keeps it as
+    /// long as it can be back-propagated through (a link joins a segment only when its input requires gradients,
+    /// so that the previous merge saved its operands).
     /// </summary>
-    internal AutogradContext Merge => _merge
+    internal IMergeOperands Merge => _merge
         ?? throw new InvalidOperationException($"Recompute link {Index} has no merge operands; its connection did not finish its forward.");
 
-    public void AttachMerge(AutogradContext context) => _merge = context;
+    /// <summary>Called by the connection's merge in its forward, with access to what it saved.</summary>
+    public void AttachMerge(IMergeOperands operands) => _merge = operands;
 
     /// <summary>Called by an op's forward that will <see cref="Borrow"/> x in its backward.</summary>
     public void ExpectRead()
@@ -89,4 +88,17 @@ internal sealed class StreamLink
         State = null;
         _readsLeft = _reads;
     }
+}
+
+/// <summary>
+/// A merge's saved operands as a <see cref="RecomputeSegment"/> uses them. The merge owns how it saved them; the
+/// segment only asks for the first link's input and for each next state.
+/// </summary>
+internal interface IMergeOperands
+{
+    /// <summary>The input stream state the merge saved (a segment's first link only).</summary>
+    Tensor SavedInput();
+
+    /// <summary>x_{k+1} = H_res·x_k + H_post·f_k from <paramref name="x"/> and the saved H_res, H_post and branch output, without autograd.</summary>
+    Tensor Next(Tensor x);
 }

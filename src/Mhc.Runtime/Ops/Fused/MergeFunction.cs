@@ -30,11 +30,27 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
         var (x, hRes, hPost, branch) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3]);
         var joined = vars.Length > 4 ? vars[4] as StreamLink : null;
         ctx.save_data(DeferredKey, vars.Length > 5 ? vars[5] : NoDeferral);
-        joined?.AttachMerge(ctx);
+        joined?.AttachMerge(new SavedOperands(ctx, joined.SavesInput));
         StreamLinks.MarkSegmentStart(ctx, joined);
         var link = StreamLinks.Borrowing(ctx, vars, 4);
         ctx.save_for_backward(link is null ? [x, hRes, hPost, branch] : [hRes, hPost, branch]);
         return Compute(x, hRes, hPost, branch);
+    }
+
+    /// <summary>
+    /// This merge's saved operands for a recompute segment: x first where the merge saved it (a segment's first link),
+    /// then H_res, H_post and the branch output, as <see cref="forward"/> saves them.
+    /// </summary>
+    private sealed class SavedOperands(AutogradContext ctx, bool savesInput) : IMergeOperands
+    {
+        public Tensor SavedInput() => ctx.get_saved_variables()[0];
+
+        public Tensor Next(Tensor x)
+        {
+            var saved = ctx.get_saved_variables();
+            int offset = savesInput ? 1 : 0;
+            return Compute(x, saved[offset], saved[offset + 1], saved[offset + 2]);
+        }
     }
 
     /// <summary>The merge without autograd: what runs under no_grad, and how a recompute segment re-derives a stream state.</summary>
