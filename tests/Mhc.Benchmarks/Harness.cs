@@ -21,15 +21,22 @@ internal static class Harness
         for (int r = 0; r < rounds; r++)
             for (int v = 0; v < variants.Count; v++)
             {
-                // Each variant starts on a collected heap: the garbage one leaves (the reference path's many tensor
-                // wrappers, each with a finalizer) would otherwise be collected in the next one's time.
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
+                CollectGarbage();
                 var clock = Stopwatch.StartNew();
                 variants[v]();
                 samples[v][r] = clock.Elapsed.TotalMilliseconds;
             }
         return samples;
+    }
+
+    /// <summary>
+    /// Collects the heap before a timed run: the garbage a previous run left (the reference path's many tensor
+    /// wrappers, each with a finalizer) would otherwise be collected in the next one's time.
+    /// </summary>
+    public static void CollectGarbage()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
     }
 
     /// <summary>

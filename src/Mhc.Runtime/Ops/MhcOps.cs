@@ -153,14 +153,15 @@ public static class MhcOps
         {
             using var view = hRes.transpose(-1, -2);
             using var transposed = view.contiguous();
-            return FusedMerge(x, transposed, hPost, branchOutput, link);
+            return FusedMerge(x, transposed, hPost, branchOutput, link, MergeFunction.NoDeferral);
         }
-        return FusedMerge(x, hRes, hPost, branchOutput, link);
+        return FusedMerge(x, hRes, hPost, branchOutput, link, MergeFunction.NoDeferral);
     }
 
-    private static Tensor FusedMerge(Tensor x, Tensor hRes, Tensor hPost, Tensor branchOutput, StreamLink? link)
+    /// <param name="deferral">A connection's <see cref="DeferredStreamGradient"/>, or <see cref="MergeFunction.NoDeferral"/>.</param>
+    private static Tensor FusedMerge(Tensor x, Tensor hRes, Tensor hPost, Tensor branchOutput, StreamLink? link, object deferral)
         => is_grad_enabled()
-            ? MergeFunction.apply(x, hRes, hPost, branchOutput, StreamLinks.Argument(link), MergeFunction.NoDeferral)
+            ? MergeFunction.apply(x, hRes, hPost, branchOutput, StreamLinks.Argument(link), deferral)
             : MergeFunction.Compute(x, hRes, hPost, branchOutput);
 
     /// <summary>
@@ -196,8 +197,6 @@ public static class MhcOps
     {
         RequireFusable((branchOutput, "the branch output"));
         using var timed = ConnectionTimings.Time(TimedPart.MergeApply);
-        return is_grad_enabled()
-            ? MergeFunction.apply(x, mix, hPost, branchOutput, StreamLinks.Argument(link), deferred)
-            : MergeFunction.Compute(x, mix, hPost, branchOutput);
+        return FusedMerge(x, mix, hPost, branchOutput, link, deferred);
     }
 }

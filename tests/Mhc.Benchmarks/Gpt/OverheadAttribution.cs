@@ -35,9 +35,9 @@ internal static class OverheadAttribution
         var (f, b) = (profiled.Mhc.Forward, profiled.Mhc.Backward);
         double measured = profiled.PlainMhc - profiled.Residual;
 
-        double forwardKernels = f[CoefficientsKernel] + f[SinkhornKernel] + f[PreMixKernel] + f[MergeKernel];
+        double forwardKernels = ForwardKernels(f);
         double forwardNodes = f[MixForward] + f[MergeForward], applies = f[MixApply] + f[MergeApply];
-        double backwardKernels = b[CoefficientsBackwardKernel] + b[SinkhornBackwardKernel] + b[PreMixBackwardKernel] + b[MergeBackwardKernel];
+        double backwardKernels = BackwardKernels(b);
         double backwardNodes = b[MixBackward] + b[MergeBackward];
         Line[] forward =
         [
@@ -166,10 +166,16 @@ internal static class OverheadAttribution
 
     private static T Collected<T>(Func<T> run)
     {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
+        Harness.CollectGarbage();
         return run();
     }
+
+    /// <summary>The forward's fused kernels and BLAS product (the pre-mix's own kernel where it ran alone), ms.</summary>
+    private static double ForwardKernels(PhaseTimes f) => f[CoefficientsKernel] + f[SinkhornKernel] + f[PreMixKernel] + f[MergeKernel];
+
+    /// <summary>The backward's fused kernels, BLAS's products left out, ms.</summary>
+    private static double BackwardKernels(PhaseTimes b) =>
+        b[CoefficientsBackwardKernel] + b[SinkhornBackwardKernel] + b[PreMixBackwardKernel] + b[MergeBackwardKernel];
 
     private static double Timed(Func<float> step)
     {
@@ -192,9 +198,8 @@ internal static class OverheadAttribution
         double backwardFloor = (15 * c * 4.0 * tokens / speeds.CopyBytesPerSecond + 2 * gemm / speeds.ModelGemmFlops) * 1000;
         var f = mhc.Forward;
         var b = mhc.Backward;
-        double forwardKernels = (f[CoefficientsKernel] + f[SinkhornKernel] + f[PreMixKernel] + f[MergeKernel]) / connections;
-        double backwardKernels = (b[CoefficientsBackwardKernel] + b[SinkhornBackwardKernel] + b[PreMixBackwardKernel] + b[MergeBackwardKernel]
-                                  + b[CoefficientGemms]) / connections;
+        double forwardKernels = ForwardKernels(f) / connections;
+        double backwardKernels = (BackwardKernels(b) + b[CoefficientGemms]) / connections;
         Console.WriteLine($"  Machine: copy {speeds.CopyBytesPerSecond / 1e9:0.0} GB/s; BLAS {speeds.ModelGemmFlops / 1e9:0.0} GFLOP/s on the MLP's " +
                           $"[{tokens}×{c}]·[{c}×{4 * c}], {speeds.CoefficientGemmFlops / 1e9:0.0} GFLOP/s on the coefficients' [{tokens}×{Streams * c}]·[{Streams * c}×{Projections}]");
         Console.WriteLine($"  Kernels of one connection against the floor: forward {Harness.Ms(forwardKernels)} ms (floor {Harness.Ms(forwardFloor)}, " +

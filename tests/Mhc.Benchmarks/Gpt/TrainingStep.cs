@@ -30,8 +30,7 @@ internal sealed class TrainingStep : IDisposable
     public float Run()
     {
         using var scope = NewDisposeScope();
-        var logits = _model.forward(_input);
-        var loss = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), _target.view(-1));
+        var loss = Loss();
         _optimizer.zero_grad();
         loss.backward();
         _optimizer.step();
@@ -53,8 +52,7 @@ internal sealed class TrainingStep : IDisposable
             PhaseTimes forward, zeroing, backward, optimizer;
             using (var scope = NewDisposeScope())
             {
-                var logits = _model.forward(_input);
-                var loss = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), _target.view(-1));
+                var loss = Loss();
                 forward = PhaseTimes.Take(clock);
                 _optimizer.zero_grad();
                 zeroing = PhaseTimes.Take(clock);
@@ -71,6 +69,13 @@ internal sealed class TrainingStep : IDisposable
         {
             ConnectionTimings.Enabled = false;
         }
+    }
+
+    /// <summary>The forward and the cross-entropy of the step's batch.</summary>
+    private Tensor Loss()
+    {
+        var logits = _model.forward(_input);
+        return nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), _target.view(-1));
     }
 
     public void Dispose()
