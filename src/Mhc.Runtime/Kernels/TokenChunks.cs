@@ -71,37 +71,35 @@ internal readonly struct TokenChunks
             return;
         }
         var self = this;
-        bool team = Threads == ChunkThreads.TorchTeam && TorchThreads.Available;
+        void Chunk(int chunk) => body(self.Start(chunk), self.End(chunk), chunk);
         if (ConnectionTimings.Enabled)
-        {
-            RunTimed(body, team);
-            return;
-        }
-        if (team)
-            TorchThreads.Run(Count, chunk => body(self.Start(chunk), self.End(chunk), chunk));
+            RunTimed(Chunk);
         else
-            Parallel.For(0, Count, chunk => body(self.Start(chunk), self.End(chunk), chunk));
+            Dispatch(Chunk);
+    }
+
+    /// <summary>Runs every chunk on the threads <see cref="Threads"/> names; returns how many threads it asked for.</summary>
+    private int Dispatch(Action<int> chunk)
+    {
+        if (Threads == ChunkThreads.TorchTeam && TorchThreads.Available)
+            return TorchThreads.Run(Count, chunk);
+        Parallel.For(0, Count, chunk);
+        return Math.Min(Count, Environment.ProcessorCount);
     }
 
     /// <summary>
-    /// <see cref="Run"/> with the time the threads wait counted (<see cref="TimedPart.ChunkWaiting"/>): the run's wall
+    /// <see cref="Dispatch"/> with the time the threads wait counted (<see cref="TimedPart.ChunkWaiting"/>): the run's wall
     /// time less its chunks' summed work spread over the threads it had.
     /// </summary>
-    private void RunTimed(Action<long, long, int> body, bool team)
+    private void RunTimed(Action<int> chunk)
     {
-        var self = this;
         long busy = 0, start = Stopwatch.GetTimestamp();
-        void Timed(int chunk)
+        int threads = Dispatch(index =>
         {
             long begin = Stopwatch.GetTimestamp();
-            body(self.Start(chunk), self.End(chunk), chunk);
+            chunk(index);
             Interlocked.Add(ref busy, Stopwatch.GetTimestamp() - begin);
-        }
-        int threads = Math.Min(Count, Environment.ProcessorCount);
-        if (team)
-            threads = TorchThreads.Run(Count, Timed);
-        else
-            Parallel.For(0, Count, Timed);
+        });
         long wall = Stopwatch.GetTimestamp() - start;
         ConnectionTimings.Add(TimedPart.ChunkWaiting, Math.Max(0, wall - busy / threads));
     }
