@@ -11,7 +11,8 @@ using static TorchSharp.torch;
 // Other suites by name:
 //   -- memory [--quick] [--reuse-allocator]   peak memory of GPT training steps (Memory/MemorySuite.cs)
 //   -- gpt [--quick] [--rounds N]             the GPT trained and sampled end to end, residual vs mHC, the overhead attributed (Gpt/GptSuite.cs);
-//                                             --rounds: every shape, N rounds after one warm-up (a loaded machine's budget)
+//                                             --rounds: every shape, N rounds after one warm-up (a loaded machine's budget);
+//                                             --shape default|larger|wide: that shape alone
 //   -- conventions [--quick]                  MHC-SPEC vs the Megatron-LM and DeepSeek-V4 conventions (Conventions/ConventionSuite.cs)
 //   -- calls [--quick]                        one connection call under no_grad at decoding token counts, µs (Calls/CallCostSuite.cs)
 if (args.FirstOrDefault() == "memory")
@@ -35,7 +36,14 @@ if (roundsAt >= 0)
 }
 if (args.Contains("gpt"))
 {
-    GptSuite.Run(new BenchmarkSettings(quick, warmup, rounds, reuse));
+    int shapeAt = Array.IndexOf(args, "--shape");
+    string? shape = shapeAt >= 0 && shapeAt + 1 < args.Length ? args[shapeAt + 1] : null;
+    if (shapeAt >= 0 && (shape is null || !GptSuite.ShapeNames.Contains(shape)))
+    {
+        Console.Error.WriteLine($"--shape takes one of {string.Join(", ", GptSuite.ShapeNames)}, e.g. --shape larger.");
+        Environment.Exit(2);
+    }
+    GptSuite.Run(new BenchmarkSettings(quick, warmup, rounds, reuse), shape);
     return;
 }
 if (args.Contains("calls"))

@@ -134,12 +134,17 @@ internal enum TimedPart
     CoefficientsBackwardKernel,
     /// <summary>Kernel: Sinkhorn's backward (iterations recomputed).</summary>
     SinkhornBackwardKernel,
-    /// <summary>Kernels: ∂H_pre and the one pass that adds the RMS norm's, the pre-mix's and the merge's ∂x.</summary>
+    /// <summary>Kernel: the public pre-mix op's backward.</summary>
     PreMixBackwardKernel,
     /// <summary>Kernel: the merge's backward.</summary>
     MergeBackwardKernel,
-    /// <summary>BLAS: the coefficients' backward products ∂φ = vᵀ·gq and gq·φᵀ.</summary>
-    CoefficientGemms,
+    /// <summary>Kernel: the coefficients op's pass for ∂x and ∂φ (gq·φᵀ and vᵀ·gq, then the RMS norm's term).</summary>
+    InputGradientKernel,
+    /// <summary>
+    /// Kernel: a connection's whole mix backward in one pass (∂H_pre and ∂M, Sinkhorn's backward, the chain rule, then ∂x
+    /// and ∂φ with the RMS norm's, the pre-mix's and the merge's terms).
+    /// </summary>
+    MixBackwardKernel,
 
     /// <summary>
     /// Inside the kernels: wall time a threaded kernel spends beyond its chunks' work spread evenly over the threads

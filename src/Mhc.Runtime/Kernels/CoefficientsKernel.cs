@@ -156,7 +156,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     /// of H_pre, H_post and the H_res logits (null counts as zero) back through the sigmoids, α and the
     /// 1/r scaling to <paramref name="gq"/> = ∂loss/∂(v·φ) [tokens, m] and <paramref name="scale"/>
     /// [tokens], the factor of v in ∂loss/∂v, plus the bias and α gradients. The two products left,
-    /// gφ = vᵀ·gq and gv = gq·φᵀ + scale·v, are plain matrix multiplications for the BLAS library.
+    /// gφ = vᵀ·gq and gv = gq·φᵀ + scale·v, are <see cref="InputGradientKernel{T}"/>'s.
     /// Bias and α gradients are summed per chunk and the partials added in chunk order, so results do
     /// not depend on thread timing.
     /// </summary>
@@ -169,21 +169,13 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         int partialSize = m + 3;
         using var partials = new ScratchArray<T>(Math.Max(1, chunks.Count) * partialSize);
         partials.Clear(0, partials.Length);
-        nint bs = (nint)bias, statsBase = (nint)stats, gqBase = (nint)gq, scaleBase = (nint)scale, partialBase = (nint)partials.Pointer;
-        var gradients = new OutputGradients(gradPre, gradPost, gradRes);
-        var alphas = new[] { alpha[0], alpha[1], alpha[2] };
-        T invWidth = T.One / T.CreateTruncating(shape.Width);
+        nint statsBase = (nint)stats, gqBase = (nint)gq, scaleBase = (nint)scale, partialBase = (nint)partials.Pointer;
+        var gradients = new OutputGradients(gradPre, gradPost, gradRes, n);
+        var chain = new Chain(shape, form, bias, alpha);
         chunks.Run((start, end, chunk) =>
         {
             T* gB = (T*)partialBase + (long)chunk * partialSize;
-            T* gA = gB + m;
-            for (long token = start; token < end; token++)
-            {
-                T* p = (T*)statsBase + token * stride;
-                T scaledGradient = ChainToProjections(token, n, m, p, form.Divisor(p[m]), (T*)bs, alphas,
-                    gradients, (T*)gqBase + token * m, gB, gA);
-                ((T*)scaleBase)[token] = form.SlopeFactor(scaledGradient, p[m], invWidth);
-            }
+            chain.Run((T*)statsBase + start * stride, gradients.From(start), end - start, (T*)gqBase + start * m, (T*)scaleBase + start, gB);
         });
 
         T* sum = partials.Pointer;
@@ -196,11 +188,37 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     }
 
     /// <summary>
+    /// The per-token chain rule over a run of tokens, on the calling thread: what <see cref="ChainToProjections(CoefficientsShape, CoefficientsForm{T}, T*, T*, T*, T*, T*, T*, T*, T*, T*, T*)"/>
+    /// runs per chunk, and a fused backward per block of tokens.
+    /// </summary>
+    internal readonly struct Chain(CoefficientsShape shape, CoefficientsForm<T> form, T* bias, T* alpha)
+    {
+        private readonly T _invWidth = T.One / T.CreateTruncating(shape.Width);
+        private readonly T* _bias = bias, _alpha = alpha;
+
+        /// <summary>
+        /// <paramref name="count"/> tokens from <paramref name="stats"/> (their saved rows) and <paramref name="gradients"/> (row 0
+        /// the first token's) to gq [count, m] and scale [count]; the bias and α gradients added to <paramref name="partial"/> [m + 3].
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run(T* stats, OutputGradients gradients, long count, T* gq, T* scale, T* partial)
+        {
+            int m = shape.Projections, n = shape.N, stride = shape.StatsPerToken;
+            for (long row = 0; row < count; row++)
+            {
+                T* p = stats + row * stride;
+                T scaledGradient = ChainToProjections(row, n, m, p, form.Divisor(p[m]), _bias, _alpha, gradients, gq + row * m, partial, partial + m);
+                scale[row] = form.SlopeFactor(scaledGradient, p[m], _invWidth);
+            }
+        }
+    }
+
+    /// <summary>
     /// The scalar part of the backward for one token: from the output gradients back through the
     /// sigmoids, α and the 1/r scaling to gq = ∂loss/∂(v·φ), accumulating the bias and α gradients.
     /// Returns ∂loss/∂r · r, from which <see cref="CoefficientsForm{T}.SlopeFactor"/> makes the factor of v in gv.
     /// </summary>
-    private static T ChainToProjections(long token, int n, int m, T* p, T r, T* bias, T[] alphas, OutputGradients gradients,
+    private static T ChainToProjections(long token, int n, int m, T* p, T r, T* bias, T* alphas, OutputGradients gradients,
         T* gq, T* gradBias, T* gradAlpha)
     {
         T gr = T.Zero;
@@ -219,8 +237,12 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     }
 
     /// <summary>Gradients of H_pre, H_post and the H_res logits, [tokens, ·]; null where none arrived.</summary>
-    private readonly struct OutputGradients(T* pre, T* post, T* res)
+    internal readonly struct OutputGradients(T* pre, T* post, T* res, int n)
     {
+        /// <summary>The same gradients from token <paramref name="token"/> on.</summary>
+        public OutputGradients From(long token) => new(pre == null ? null : pre + token * n, post == null ? null : post + token * n,
+            res == null ? null : res + token * n * n, n);
+
         /// <summary>
         /// ∂loss/∂z for projection k of a token, z = α·p + b being its pre-activation; <paramref name="s"/> = σ(z),
         /// kept by the forward, for the two sigmoid groups.

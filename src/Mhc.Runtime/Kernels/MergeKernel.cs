@@ -32,8 +32,9 @@ internal static unsafe class MergeKernel<T> where T : unmanaged, IFloatingPointI
 
     /// <summary>
     /// dx[j,:] = Σ_i H_res[i,j]·dy[i,:]; dH_res[i,j] = dy[i,:]·x[j,:]; dH_post[i] = dy[i,:]·f;
-    /// df = Σ_i H_post[i]·dy[i,:]. With <paramref name="gradX"/> null, dx is left to the caller (a connection's
-    /// mix adds it in its own pass over ∂x, see <see cref="PreMixKernel{T}.AddInputGradient"/>).
+    /// df = Σ_i H_post[i]·dy[i,:]. With <paramref name="gradX"/> and <paramref name="gradRes"/> null (both or neither), dx and
+    /// dH_res are left to the caller and x is not read: a connection's mix makes both in its own pass over x
+    /// (<see cref="MixBackwardKernel{T}"/>).
     /// </summary>
     public static void Backward(T* x, T* hRes, T* hPost, T* branch, T* gradOutput,
         T* gradX, T* gradRes, T* gradPost, T* gradBranch, long tokens, int n, int channels)
@@ -46,13 +47,12 @@ internal static unsafe class MergeKernel<T> where T : unmanaged, IFloatingPointI
             {
                 long rows = token * n * channels;
                 var t = new TokenGradients((T*)xs + rows, (T*)rs + token * n * n, (T*)ps + token * n, (T*)fs + token * channels,
-                    (T*)gys + rows, gxs == 0 ? null : (T*)gxs + rows, (T*)grs + token * n * n, (T*)gps + token * n, (T*)gfs + token * channels);
-                if (n == 4)
+                    (T*)gys + rows, gxs == 0 ? null : (T*)gxs + rows, grs == 0 ? null : (T*)grs + token * n * n, (T*)gps + token * n, (T*)gfs + token * channels);
+                if (n == 4 && gxs == 0)
+                    BranchAndPostGradients4(t, channels);
+                else if (n == 4)
                 {
-                    if (gxs != 0)
-                        InputGradients4(t, channels);
-                    else
-                        BranchGradient4(t, channels);
+                    InputGradients4(t, channels);
                     MixGradients4(t, 0, channels);
                     MixGradients4(t, 2, channels);
                 }
@@ -132,9 +132,9 @@ internal static unsafe class MergeKernel<T> where T : unmanaged, IFloatingPointI
         }
     }
 
-    /// <summary>n = 4: df alone, one pass over dy.</summary>
+    /// <summary>n = 4: df and dH_post, one pass over dy and f (a connection's merge: x is the mix's to read).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BranchGradient4(TokenGradients t, int channels)
+    private static void BranchAndPostGradients4(TokenGradients t, int channels)
     {
         T* dy1 = t.Dy + channels, dy2 = t.Dy + 2 * channels, dy3 = t.Dy + 3 * channels;
         T* p = t.P;
@@ -142,17 +142,38 @@ internal static unsafe class MergeKernel<T> where T : unmanaged, IFloatingPointI
         var p1 = new Vector<T>(p[1]);
         var p2 = new Vector<T>(p[2]);
         var p3 = new Vector<T>(p[3]);
+        Vector<T> s0 = default, s1 = default, s2 = default, s3 = default;
         int c = 0;
         for (; c <= channels - Width; c += Width)
         {
-            var df = VectorMath<T>.Load(t.Dy + c) * p0;
-            df = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(dy1 + c), p1, df);
-            df = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(dy2 + c), p2, df);
-            df = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(dy3 + c), p3, df);
+            var f = VectorMath<T>.Load(t.F + c);
+            var a = VectorMath<T>.Load(t.Dy + c);
+            var b = VectorMath<T>.Load(dy1 + c);
+            var d = VectorMath<T>.Load(dy2 + c);
+            var e = VectorMath<T>.Load(dy3 + c);
+            var df = a * p0;
+            df = VectorMath<T>.MultiplyAdd(b, p1, df);
+            df = VectorMath<T>.MultiplyAdd(d, p2, df);
+            df = VectorMath<T>.MultiplyAdd(e, p3, df);
             VectorMath<T>.Store(t.Df + c, df);
+            s0 = VectorMath<T>.MultiplyAdd(a, f, s0);
+            s1 = VectorMath<T>.MultiplyAdd(b, f, s1);
+            s2 = VectorMath<T>.MultiplyAdd(d, f, s2);
+            s3 = VectorMath<T>.MultiplyAdd(e, f, s3);
         }
+        t.Dp[0] = Vector.Sum(s0);
+        t.Dp[1] = Vector.Sum(s1);
+        t.Dp[2] = Vector.Sum(s2);
+        t.Dp[3] = Vector.Sum(s3);
         for (; c < channels; c++)
-            t.Df[c] = t.Dy[c] * p[0] + dy1[c] * p[1] + dy2[c] * p[2] + dy3[c] * p[3];
+        {
+            T f = t.F[c], a = t.Dy[c], b = dy1[c], d = dy2[c], e = dy3[c];
+            t.Df[c] = a * p[0] + b * p[1] + d * p[2] + e * p[3];
+            t.Dp[0] += a * f;
+            t.Dp[1] += b * f;
+            t.Dp[2] += d * f;
+            t.Dp[3] += e * f;
+        }
     }
 
     /// <summary>
@@ -266,7 +287,7 @@ internal static unsafe class MergeKernel<T> where T : unmanaged, IFloatingPointI
         {
             T* dyi = dy + (long)i * channels;
             t.Dp[i] = VectorMath<T>.Dot(dyi, t.F, channels);
-            for (int j = 0; j < n; j++)
+            for (int j = 0; j < n && t.Dr != null; j++)
                 t.Dr[i * n + j] = VectorMath<T>.Dot(dyi, t.X + (long)j * channels, channels);
         }
     }

@@ -52,54 +52,67 @@ internal static unsafe partial class SinkhornKernel<T> where T : unmanaged, IFlo
     public static void Backward(T* logits, T* gradOutput, T* gradLogits, long tokens, int n, int iterations)
     {
         int nn = n * n;
-        int stepSize = 2 * nn + 2 * n;
         var chunks = TokenChunks.Plan(tokens, (long)nn * (14 * iterations + 8), Width);
         nint src = (nint)logits, gOut = (nint)gradOutput, gIn = (nint)gradLogits;
-        chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
+        chunks.Run((start, end, _) =>
         {
-            long vectors = nn + (long)iterations * stepSize + nn;
-            var scratch = (Vector<T>*)NativeMemory.AlignedAlloc((nuint)(vectors * sizeof(Vector<T>)), 64);
+            var scratch = (Vector<T>*)NativeMemory.AlignedAlloc((nuint)(BackwardScratch(n, iterations) * sizeof(Vector<T>)), 64);
             try
             {
-                Vector<T>* m0 = scratch;
-                Vector<T>* trace = m0 + nn;
-                Vector<T>* g = trace + (long)iterations * stepSize;
-                for (long block = start; block < end; block += Width)
-                {
-                    int lanes = (int)Math.Min(Width, end - block);
-                    Gather((T*)src + block * nn, nn, lanes, m0);
-                    ExpShifted(m0, n);
-                    Gather((T*)gOut + block * nn, nn, lanes, g);
-                    if (n == 4)
-                    {
-                        Iterate4(m0, iterations, trace);
-                        IterateBackward4(g, iterations, trace);
-                    }
-                    else
-                    {
-                        // Each step works on its own record; the first starts from a copy so that M(0)
-                        // survives for the exp backward.
-                        new Span<Vector<T>>(m0, nn).CopyTo(new Span<Vector<T>>(trace, nn));
-                        for (int t = 0; t < iterations; t++)
-                        {
-                            Vector<T>* record = trace + (long)t * stepSize;
-                            if (t > 0)
-                                new Span<Vector<T>>(record - stepSize + nn + n, nn).CopyTo(new Span<Vector<T>>(record, nn));
-                            Step(record, n, record);
-                        }
-                        for (int t = iterations - 1; t >= 0; t--)
-                            StepBackward(g, n, trace + (long)t * stepSize);
-                    }
-                    for (int e = 0; e < nn; e++)
-                        g[e] *= m0[e];
-                    Scatter(g, nn, lanes, (T*)gIn + block * nn);
-                }
+                BackwardRange((T*)src, (T*)gOut, (T*)gIn, start, end, n, iterations, scratch);
             }
             finally
             {
                 NativeMemory.AlignedFree(scratch);
             }
         });
+    }
+
+    /// <summary>Vectors of scratch <see cref="BackwardRange"/> needs.</summary>
+    public static long BackwardScratch(int n, int iterations) => 2L * n * n + (long)iterations * (2 * n * n + 2 * n);
+
+    /// <summary>
+    /// <see cref="Backward"/> for tokens [start, end) on the calling thread, with <see cref="BackwardScratch"/> vectors of
+    /// scratch: what a fused backward runs per block of tokens.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BackwardRange(T* logits, T* gradOutput, T* gradLogits, long start, long end, int n, int iterations, Vector<T>* scratch)
+    {
+        int nn = n * n;
+        int stepSize = 2 * nn + 2 * n;
+        Vector<T>* m0 = scratch;
+        Vector<T>* trace = m0 + nn;
+        Vector<T>* g = trace + (long)iterations * stepSize;
+        for (long block = start; block < end; block += Width)
+        {
+            int lanes = (int)Math.Min(Width, end - block);
+            Gather(logits + block * nn, nn, lanes, m0);
+            ExpShifted(m0, n);
+            Gather(gradOutput + block * nn, nn, lanes, g);
+            if (n == 4)
+            {
+                Iterate4(m0, iterations, trace);
+                IterateBackward4(g, iterations, trace);
+            }
+            else
+            {
+                // Each step works on its own record; the first starts from a copy so that M(0)
+                // survives for the exp backward.
+                new Span<Vector<T>>(m0, nn).CopyTo(new Span<Vector<T>>(trace, nn));
+                for (int t = 0; t < iterations; t++)
+                {
+                    Vector<T>* record = trace + (long)t * stepSize;
+                    if (t > 0)
+                        new Span<Vector<T>>(record - stepSize + nn + n, nn).CopyTo(new Span<Vector<T>>(record, nn));
+                    Step(record, n, record);
+                }
+                for (int t = iterations - 1; t >= 0; t--)
+                    StepBackward(g, n, trace + (long)t * stepSize);
+            }
+            for (int e = 0; e < nn; e++)
+                g[e] *= m0[e];
+            Scatter(g, nn, lanes, gradLogits + block * nn);
+        }
     }
 
     /// <summary>Loads <paramref name="lanes"/> row-major matrices into SoA form; unused lanes get zeros.</summary>

@@ -58,51 +58,64 @@ internal static unsafe class SoftmaxSinkhornKernel<T> where T : unmanaged, IFloa
     public static void Backward(T* logits, T* gradOutput, T* gradLogits, long tokens, int n, int iterations, T eps)
     {
         int nn = n * n;
-        int stepSize = nn + n;
-        int steps = Steps(iterations);
         var chunks = TokenChunks.Plan(tokens, (long)nn * (14 * iterations + 12), Width);
         nint src = (nint)logits, gOut = (nint)gradOutput, gIn = (nint)gradLogits;
-        var epsilon = new Vector<T>(eps);
-        chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
+        chunks.Run((start, end, _) =>
         {
-            long vectors = nn + (long)steps * stepSize + nn;
-            var scratch = (Vector<T>*)NativeMemory.AlignedAlloc((nuint)(vectors * sizeof(Vector<T>)), 64);
+            var scratch = (Vector<T>*)NativeMemory.AlignedAlloc((nuint)(BackwardScratch(n, iterations) * sizeof(Vector<T>)), 64);
             try
             {
-                Vector<T>* softmax = scratch;
-                Vector<T>* trace = softmax + nn;
-                Vector<T>* g = trace + (long)steps * stepSize;
-                for (long block = start; block < end; block += Width)
-                {
-                    int lanes = (int)Math.Min(Width, end - block);
-                    SinkhornKernel<T>.Gather((T*)src + block * nn, nn, lanes, softmax);
-                    RowSoftmax(softmax, n);
-                    // Record k holds step k's output [nn] and reciprocal sums [n]; step k reads record k − 1.
-                    for (int e = 0; e < nn; e++)
-                        trace[e] = softmax[e] + epsilon;
-                    for (int step = 0; step < steps; step++)
-                    {
-                        Vector<T>* record = trace + (long)step * stepSize;
-                        if (step > 0)
-                            new Span<Vector<T>>(record - stepSize, nn).CopyTo(new Span<Vector<T>>(record, nn));
-                        Normalise(record, n, NormalisesColumns(step), epsilon, record + nn);
-                    }
-
-                    SinkhornKernel<T>.Gather((T*)gOut + block * nn, nn, lanes, g);
-                    for (int step = steps - 1; step >= 0; step--)
-                    {
-                        Vector<T>* record = trace + (long)step * stepSize;
-                        NormaliseBackward(g, n, NormalisesColumns(step), record, record + nn);
-                    }
-                    RowSoftmaxBackward(g, n, softmax);
-                    SinkhornKernel<T>.Scatter(g, nn, lanes, (T*)gIn + block * nn);
-                }
+                BackwardRange((T*)src, (T*)gOut, (T*)gIn, start, end, n, iterations, eps, scratch);
             }
             finally
             {
                 NativeMemory.AlignedFree(scratch);
             }
         });
+    }
+
+    /// <summary>Vectors of scratch <see cref="BackwardRange"/> needs.</summary>
+    public static long BackwardScratch(int n, int iterations) => 2L * n * n + (long)Steps(iterations) * (n * n + n);
+
+    /// <summary>
+    /// <see cref="Backward"/> for tokens [start, end) on the calling thread, with <see cref="BackwardScratch"/> vectors of
+    /// scratch: what a fused backward runs per block of tokens.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BackwardRange(T* logits, T* gradOutput, T* gradLogits, long start, long end, int n, int iterations, T eps, Vector<T>* scratch)
+    {
+        int nn = n * n;
+        int stepSize = nn + n;
+        int steps = Steps(iterations);
+        var epsilon = new Vector<T>(eps);
+        Vector<T>* softmax = scratch;
+        Vector<T>* trace = softmax + nn;
+        Vector<T>* g = trace + (long)steps * stepSize;
+        for (long block = start; block < end; block += Width)
+        {
+            int lanes = (int)Math.Min(Width, end - block);
+            SinkhornKernel<T>.Gather(logits + block * nn, nn, lanes, softmax);
+            RowSoftmax(softmax, n);
+            // Record k holds step k's output [nn] and reciprocal sums [n]; step k reads record k − 1.
+            for (int e = 0; e < nn; e++)
+                trace[e] = softmax[e] + epsilon;
+            for (int step = 0; step < steps; step++)
+            {
+                Vector<T>* record = trace + (long)step * stepSize;
+                if (step > 0)
+                    new Span<Vector<T>>(record - stepSize, nn).CopyTo(new Span<Vector<T>>(record, nn));
+                Normalise(record, n, NormalisesColumns(step), epsilon, record + nn);
+            }
+
+            SinkhornKernel<T>.Gather(gradOutput + block * nn, nn, lanes, g);
+            for (int step = steps - 1; step >= 0; step--)
+            {
+                Vector<T>* record = trace + (long)step * stepSize;
+                NormaliseBackward(g, n, NormalisesColumns(step), record, record + nn);
+            }
+            RowSoftmaxBackward(g, n, softmax);
+            SinkhornKernel<T>.Scatter(g, nn, lanes, gradLogits + block * nn);
+        }
     }
 
     /// <summary>Element (line, k) of an n×n matrix: line is a column index when normalising columns, a row index otherwise.</summary>

@@ -185,7 +185,7 @@ public static class MhcOps
         }
         using var timed = ConnectionTimings.Time(TimedPart.MixApply);
         var outputs = MixFunction.apply(x, phi, bias, alpha, rmsEps, iterations, convention, StreamLinks.Argument(link), deferred);
-        return (outputs[0], outputs[1], outputs[2]);
+        return (outputs[0], outputs[1], deferred.TakeMix());
     }
 
     /// <summary>

@@ -20,13 +20,21 @@ internal static class GptSuite
     private static readonly GptVariant[] Variants =
         [GptVariant.Residual, GptVariant.WideResidual, GptVariant.Mhc, GptVariant.MhcReference, GptVariant.MhcDotNetPool, GptVariant.MhcOneThread, GptVariant.MhcRecompute];
 
-    public static void Run(BenchmarkSettings settings)
+    private static readonly (string Name, GptShape Shape)[] Shapes = [("default", TrainerDefault), ("larger", Larger), ("wide", Wide)];
+
+    /// <summary>The names <c>--shape</c> takes.</summary>
+    public static IEnumerable<string> ShapeNames => Shapes.Select(s => s.Name);
+
+    /// <param name="only">One shape's name (<see cref="ShapeNames"/>), or null: the default shape in a quick run, else all three.</param>
+    public static void Run(BenchmarkSettings settings, string? only = null)
     {
         Console.WriteLine($"GPT end to end — {Environment.ProcessorCount} cores, torch threads {get_num_threads()}, " +
                           $"kernel chunks on {(Mhc.Runtime.Kernels.TorchThreads.Available ? "libtorch's OpenMP team" : ".NET's thread pool (no libgomp found)")}, " +
                           $"{(settings.Quick ? "quick" : "full")} run, medians of {settings.Rounds} interleaved rounds, " +
                           $"{(settings.ReusesFreedMemory ? "freed memory reused (CpuAllocator.ReuseFreedMemory)" : "default allocator")}\n");
-        foreach (var shape in settings.Quick ? new[] { TrainerDefault } : new[] { TrainerDefault, Larger, Wide })
+        var shapes = only is not null ? Shapes.Where(s => s.Name == only).Select(s => s.Shape)
+            : settings.Quick ? [TrainerDefault] : Shapes.Select(s => s.Shape);
+        foreach (var shape in shapes)
         {
             Console.WriteLine(shape);
             var models = Variants.Select(v => v.Create(shape, Seed)).ToArray();

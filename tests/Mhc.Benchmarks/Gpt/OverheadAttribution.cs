@@ -51,13 +51,12 @@ internal static class OverheadAttribution
         ];
         Line[] backward =
         [
-            new($"kernels: coefficients' chain {Harness.Ms(b[CoefficientsBackwardKernel])}, Sinkhorn {Harness.Ms(b[SinkhornBackwardKernel])}, " +
-                $"∂H_pre + the ∂x pass {Harness.Ms(b[PreMixBackwardKernel])}, merge {Harness.Ms(b[MergeBackwardKernel])}, less their threads' waits",
+            new($"kernels: the mix's one pass (∂H_pre, ∂M, Sinkhorn, chain rule, ∂x and ∂φ) {Harness.Ms(b[MixBackwardKernel])}, " +
+                $"merge {Harness.Ms(b[MergeBackwardKernel])}, less their threads' waits",
                 backwardKernels - b[ChunkWaiting]),
-            new("BLAS: the coefficients' ∂φ = vᵀ·gq and gq·φᵀ", b[CoefficientGemms]),
             new("waits on the kernel threads", b[ChunkWaiting]),
             new("the two nodes' work around their kernels (saved tensors unpacked, gradients allocated and handed over)",
-                backwardNodes - backwardKernels - b[CoefficientGemms]),
+                backwardNodes - backwardKernels),
             new("autograd's engine between the connections' nodes (scheduling, φ/b/α gradients accumulated)", b[EngineGaps]),
         ];
         Line[] lines =
@@ -173,9 +172,8 @@ internal static class OverheadAttribution
     /// <summary>The forward's fused kernels and BLAS product (the pre-mix's own kernel where it ran alone), ms.</summary>
     private static double ForwardKernels(PhaseTimes f) => f[CoefficientsKernel] + f[SinkhornKernel] + f[PreMixKernel] + f[MergeKernel];
 
-    /// <summary>The backward's fused kernels, BLAS's products left out, ms.</summary>
-    private static double BackwardKernels(PhaseTimes b) =>
-        b[CoefficientsBackwardKernel] + b[SinkhornBackwardKernel] + b[PreMixBackwardKernel] + b[MergeBackwardKernel];
+    /// <summary>The backward's fused kernels (the coefficients' products inside the mix's pass), ms.</summary>
+    private static double BackwardKernels(PhaseTimes b) => b[MixBackwardKernel] + b[MergeBackwardKernel];
 
     private static double Timed(Func<float> step)
     {
@@ -199,11 +197,11 @@ internal static class OverheadAttribution
         var f = mhc.Forward;
         var b = mhc.Backward;
         double forwardKernels = ForwardKernels(f) / connections;
-        double backwardKernels = (BackwardKernels(b) + b[CoefficientGemms]) / connections;
+        double backwardKernels = BackwardKernels(b) / connections;
         Console.WriteLine($"  Machine: copy {speeds.CopyBytesPerSecond / 1e9:0.0} GB/s; BLAS {speeds.ModelGemmFlops / 1e9:0.0} GFLOP/s on the MLP's " +
                           $"[{tokens}×{c}]·[{c}×{4 * c}], {speeds.CoefficientGemmFlops / 1e9:0.0} GFLOP/s on the coefficients' [{tokens}×{Streams * c}]·[{Streams * c}×{Projections}]");
         Console.WriteLine($"  Kernels of one connection against the floor: forward {Harness.Ms(forwardKernels)} ms (floor {Harness.Ms(forwardFloor)}, " +
-                          $"{Harness.Ratio(forwardKernels / forwardFloor)}), backward with BLAS {Harness.Ms(backwardKernels)} ms (floor {Harness.Ms(backwardFloor)}, " +
+                          $"{Harness.Ratio(forwardKernels / forwardFloor)}), backward {Harness.Ms(backwardKernels)} ms (floor {Harness.Ms(backwardFloor)}, " +
                           $"{Harness.Ratio(backwardKernels / backwardFloor)})");
         double floor = (forwardFloor + backwardFloor) * connections, measured = plainMhc - residual;
         Console.WriteLine($"  Floor of the step's overhead: {Harness.Ms(floor)} ms for {connections} connections " +

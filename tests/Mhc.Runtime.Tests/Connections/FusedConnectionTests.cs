@@ -16,7 +16,13 @@ public sealed class FusedConnectionTests : IDisposable
     private const double Tolerance = 1e-11;
     private const long Channels = 19;
 
-    public void Dispose() => TokenChunks.MinOperationsPerChunk = TokenChunks.DefaultMinOperationsPerChunk;
+    private readonly bool _wideByDefault = InputGradientKernel<double>.WideLanes;
+
+    public void Dispose()
+    {
+        TokenChunks.MinOperationsPerChunk = TokenChunks.DefaultMinOperationsPerChunk;
+        InputGradientKernel<double>.WideLanes = _wideByDefault;
+    }
 
     public static TheoryData<long, long, ConnectionConvention, bool> Cases()
     {
@@ -44,6 +50,28 @@ public sealed class FusedConnectionTests : IDisposable
         var x1 = Random([tokens, n, Channels], 1.0, ScalarType.Float64, generator, requiresGrad: true);
         var x2 = x1.detach().clone().requires_grad_();
 
+        AgreeWithGradients(fused, reference, x1, x2, h => h.matmul(w).tanh(), generator);
+    }
+
+    /// <summary>
+    /// The mix's backward with its products on both lane widths, over several chunks and blocks (501 tokens: whole tiles,
+    /// a remainder, blocks of the pass split by chunk ends), under a convention that transposes M and one that does not.
+    /// </summary>
+    [Theory]
+    [InlineData(4, ConnectionConvention.MhcSpec, true)]
+    [InlineData(4, ConnectionConvention.MhcSpec, false)]
+    [InlineData(4, ConnectionConvention.DeepSeekV4, false)]
+    [InlineData(3, ConnectionConvention.Megatron, false)]
+    public void MixBackwardAgreesOnBothLaneWidths(long n, ConnectionConvention convention, bool wide)
+    {
+        using var scope = NewDisposeScope();
+        InputGradientKernel<double>.WideLanes = wide;
+        TokenChunks.MinOperationsPerChunk = 1;
+        var (fused, reference) = Pair(n, convention, seed: 13 + n);
+        var generator = manual_seed(19);
+        var w = Random([Channels, Channels], 0.3, ScalarType.Float64, generator);
+        var x1 = Random([501, n, Channels], 1.0, ScalarType.Float64, generator, requiresGrad: true);
+        var x2 = x1.detach().clone().requires_grad_();
         AgreeWithGradients(fused, reference, x1, x2, h => h.matmul(w).tanh(), generator);
     }
 

@@ -12,9 +12,9 @@ namespace Mhc.Runtime.Ops.Fused;
 /// Fused mHC coefficients. Arguments: (x [..., n, C], phi [nC, m], bias [m], alpha [3], rmsEps), all
 /// contiguous. Outputs H_pre [..., n], H_post [..., n], H_res logits [..., n, n]. Each token's p and r
 /// (and its sigmoids) are saved beside the inputs ([tokens, m + 1 + 2n], tiny next to x) so the backward needs no second pass
-/// of v·φ. The forward takes v·φ from BLAS and then one fused pass over v; the backward fuses the per-token chain rule and leaves
-/// its two matrix products to libtorch's BLAS (<see cref="MixFunction"/> runs the same passes inside a
-/// connection's whole mix). An optional sixth argument, a <see cref="StreamLink"/>,
+/// of v·φ. The forward takes v·φ from BLAS and then one fused pass over v; the backward runs the per-token chain rule,
+/// then one pass over x for ∂x and ∂φ with the products in registers (<see cref="MixFunction"/> runs the same passes
+/// inside a connection's whole mix). An optional sixth argument, a <see cref="StreamLink"/>,
 /// lets a recompute segment supply x in the backward instead of the graph keeping it; the seventh, a
 /// <see cref="ConnectionConvention"/>, selects the formulas.
 /// </summary>
@@ -96,9 +96,9 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
             var chain = Chain(x, bias, alpha, stats, eps, convention, grads[0], grads[1], grads[2]);
             gradBias = chain.GradBias.MoveToOuterDisposeScope();
             gradAlpha = chain.GradAlpha.MoveToOuterDisposeScope();
-            gradPhi = PhiGradient(x, chain.Gq).MoveToOuterDisposeScope();
-            var v = Rows(x);
-            gradX = chain.Gq.mm(phi.t()).addcmul_(v, chain.Scale, 1).view_as(x).MoveToOuterDisposeScope();
+            (gradX, gradPhi) = InputGradient(x, phi, chain);
+            gradX = gradX.MoveToOuterDisposeScope();
+            gradPhi = gradPhi.MoveToOuterDisposeScope();
             link?.Release();
         }
         GradientHandles.ReleaseIncoming([.. gradOutputs]);
@@ -111,7 +111,7 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
     /// <summary>
     /// The per-token part of the coefficients' backward (the kernel's ChainToProjections):
     /// gq = ∂loss/∂(v·φ) [tokens, m], the factor of v in ∂loss/∂v [tokens, 1], and the bias and α gradients.
-    /// Gradients that did not arrive are null. ∂v is then gq·φᵀ + scale·v, ∂φ is <see cref="PhiGradient"/>.
+    /// Gradients that did not arrive are null. ∂v is then gq·φᵀ + scale·v and ∂φ = vᵀ·gq, both from <see cref="InputGradient"/>.
     /// </summary>
     internal static ChainResult Chain(Tensor x, Tensor bias, Tensor alpha, Tensor stats, double eps, ConnectionConvention convention,
         Tensor? gradPre, Tensor? gradPost, Tensor? gradRes)
@@ -129,16 +129,29 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
     }
 
     /// <summary>
-    /// ∂φ = vᵀ·gq over all tokens, a plain GEMM for the BLAS library (about 9× a hand-written loop here),
-    /// computed as (gqᵀ·v)ᵀ: MKL runs that operand order ~1.4× faster than vᵀ·gq at the GPT's shapes (thin m = 24).
+    /// ∂x and ∂φ from the chain rule's result in one pass over x (<see cref="InputGradientKernel{T}"/>): ∂x = gq·φᵀ +
+    /// scale·x, plus the pre-mix's H_pre ⊗ dh given <paramref name="hPre"/> and <paramref name="gradInput"/>, plus the
+    /// merge's Mᵀ·dy given <paramref name="mix"/> and <paramref name="gradMerged"/> (a connection's mix); ∂φ = vᵀ·gq.
     /// </summary>
-    internal static Tensor PhiGradient(Tensor x, Tensor gq)
+    internal static (Tensor GradX, Tensor GradPhi) InputGradient(Tensor x, Tensor phi, ChainResult chain,
+        Tensor? hPre = null, Tensor? gradInput = null, Tensor? mix = null, Tensor? gradMerged = null)
     {
-        using var timed = ConnectionTimings.Time(TimedPart.CoefficientGemms);
-        using var v = Rows(x);
-        using var product = gq.t().mm(v);
-        using var transposed = product.t();
-        return transposed.contiguous();
+        var gradX = empty_like(x);
+        var gradPhi = empty_like(phi);
+        using var timed = ConnectionTimings.Time(TimedPart.InputGradientKernel);
+        Tensor?[] all = [x, chain.Gq, phi, chain.Scale, gradInput is null ? null : hPre, gradInput, gradMerged is null ? null : mix, gradMerged, gradX, gradPhi];
+        if (x.dtype == ScalarType.Float32)
+            InputGradient<float>(ShapeOf(x), all);
+        else
+            InputGradient<double>(ShapeOf(x), all);
+        return (gradX, gradPhi);
+    }
+
+    /// <param name="t">x, gq, φ, scale, H_pre, dh, M, dy, then ∂x and ∂φ to write; null where a term is left out.</param>
+    private static unsafe void InputGradient<T>(CoefficientsShape shape, Tensor?[] t) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T* P(int i) => TensorMemory.OptionalPointer<T>(t[i]);
+        InputGradientKernel<T>.Compute(new(shape, P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9)));
     }
 
     /// <summary>x as [tokens, nC], the v of every token.</summary>

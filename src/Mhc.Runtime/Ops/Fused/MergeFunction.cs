@@ -69,7 +69,8 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
         using var timed = ConnectionTimings.TimeBackward(TimedPart.MergeBackward, BackwardNode.Merge);
         GradientHandles.ReleaseReturned();
         Tensor? gradX;
-        Tensor gradRes, gradPost, gradBranch;
+        Tensor? gradRes;
+        Tensor gradPost, gradBranch;
         var borrowed = StreamLinks.BorrowInput(ctx, out var link);
         using (NewDisposeScope())
         {
@@ -77,10 +78,10 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
             if (borrowed is not null) saved.Insert(0, borrowed);
             var (x, hRes, hPost, branch) = (saved[0], saved[1], saved[2], saved[3]);
             var grad = gradOutput.contiguous();
-            // A connection's merge leaves ∂x to its mix's backward, which adds it in its own ∂x pass.
+            // A connection's merge leaves ∂x and ∂M (both read x) to its mix's backward, which makes them in its own pass over x.
             var deferred = ctx.get_data(DeferredKey) as DeferredStreamGradient;
             gradX = deferred is null ? empty_like(x).MoveToOuterDisposeScope() : null;
-            gradRes = empty_like(hRes).MoveToOuterDisposeScope();
+            gradRes = deferred is null ? empty_like(hRes).MoveToOuterDisposeScope() : null;
             gradPost = empty_like(hPost).MoveToOuterDisposeScope();
             gradBranch = empty_like(branch).MoveToOuterDisposeScope();
             Tensor?[] all = [x, hRes, hPost, branch, grad, gradX, gradRes, gradPost, gradBranch];
@@ -109,12 +110,12 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
             TensorMemory.Pointer<T>(branch), TensorMemory.Pointer<T>(output), OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
     }
 
-    /// <param name="t">x, hRes, hPost, branch, gradOutput, then the four gradients in the same order (∂x null: not made here).</param>
+    /// <param name="t">x, hRes, hPost, branch, gradOutput, then the four gradients in the same order (∂x and ∂H_res null: not made here).</param>
     private static unsafe void Backward<T>(Tensor?[] t) where T : unmanaged, IFloatingPointIeee754<T>
     {
         using var timed = ConnectionTimings.Time(TimedPart.MergeBackwardKernel);
         MergeKernel<T>.Backward(TensorMemory.Pointer<T>(t[0]!), TensorMemory.Pointer<T>(t[1]!), TensorMemory.Pointer<T>(t[2]!),
-            TensorMemory.Pointer<T>(t[3]!), TensorMemory.Pointer<T>(t[4]!), TensorMemory.OptionalPointer<T>(t[5]), TensorMemory.Pointer<T>(t[6]!),
+            TensorMemory.Pointer<T>(t[3]!), TensorMemory.Pointer<T>(t[4]!), TensorMemory.OptionalPointer<T>(t[5]), TensorMemory.OptionalPointer<T>(t[6]),
             TensorMemory.Pointer<T>(t[7]!), TensorMemory.Pointer<T>(t[8]!), OpsArguments.Tokens(t[0]!, 2), (int)t[0]!.shape[^2], (int)t[0]!.shape[^1]);
     }
 }

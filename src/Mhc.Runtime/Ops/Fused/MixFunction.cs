@@ -1,3 +1,5 @@
+using System.Numerics;
+using Mhc.Runtime.Kernels;
 using Mhc.Runtime.Diagnostics;
 using Mhc.Runtime.Recompute;
 using TorchSharp;
@@ -10,12 +12,12 @@ namespace Mhc.Runtime.Ops.Fused;
 /// Everything an mHC connection computes before its branch, as one autograd node: coefficients, Sinkhorn
 /// and pre-mix. Arguments: (x [..., n, C], phi [nC, m], bias [m], alpha [3], rmsEps, iterations, the
 /// <see cref="ConnectionConvention"/>, the <see cref="StreamLink"/> argument of a recompute segment, and the
-/// merge's hand-over or a placeholder), all
-/// tensors contiguous. Outputs the branch input h [..., C], H_post [..., n] and the matrix the merge applies
-/// [..., n, n]: H_res, or H_resᵀ under the conventions that mix with the transpose, so that the merge needs no
-/// transposed copy. The backward has one pass over x for ∂x: the coefficients' gq·φᵀ from BLAS, then the RMS
-/// norm's, the pre-mix's and, given a <see cref="DeferredStreamGradient"/> (ninth argument), the merge's terms
-/// added in place: one ∂x per connection, where autograd used to add four (three ops and the merge).
+/// connection's <see cref="DeferredStreamGradient"/>), all tensors contiguous. Outputs the branch input h [..., C] and
+/// H_post [..., n]; the matrix the merge applies [..., n, n] (H_res, or H_resᵀ under the conventions that mix with the
+/// transpose, so that the merge needs no transposed copy) goes to the merge through the hand-over, since its gradient
+/// never leaves the connection. The backward is one pass over x (<see cref="MixBackwardKernel{T}"/>): the merge's ∂M and
+/// ∂x terms, ∂H_pre, Sinkhorn's backward, the chain rule, and ∂x and ∂φ with the products in registers, a block of tokens
+/// at a time: one ∂x per connection, where autograd used to add four (three ops and the merge).
 /// It keeps what the three ops' nodes kept: x (unless a segment supplies it), φ, bias, α, each token's p
 /// and r, H_pre and the logits (Sinkhorn's iterations are recomputed from them).
 /// </summary>
@@ -53,7 +55,11 @@ internal sealed class MixFunction : MultiTensorFunction<MixFunction>
         var link = StreamLinks.Borrowing(ctx, vars, 7);
         Tensor[] kept = [phi, bias, alpha, result.Stats, result.Pre, result.Logits];
         ctx.save_for_backward(link is null ? [x, .. kept] : [.. kept]);
-        return [result.Input, result.Post, result.Mix];
+        // M's gradient never leaves the connection (the merge hands ∂out to this node's backward), so M is no output of the
+        // node: an output without a gradient would arrive in the backward as an undefined tensor, whose wrapper TorchSharp
+        // leaves on the caller's dispose scope.
+        ((DeferredStreamGradient)vars[8]).HoldMix(result.Mix);
+        return [result.Input, result.Post];
     }
 
     /// <summary>The mix without autograd (what runs under no_grad), with the values only a backward needs.</summary>
@@ -86,28 +92,21 @@ internal sealed class MixFunction : MultiTensorFunction<MixFunction>
             var saved = ctx.get_saved_variables();
             if (borrowed is not null) saved.Insert(0, borrowed);
             var (x, phi, bias, alpha, stats, pre, logits) = (saved[0], saved[1], saved[2], saved[3], saved[4], saved[5], saved[6]);
-            var gradH = Defined(gradOutputs[0]);
-            var gradPost = Defined(gradOutputs[1]);
-            var gradMix = Defined(gradOutputs[2]);
-
-            Tensor? gradLogits = null;
-            if (gradMix is not null)
-            {
-                var gradRes = convention.TransposesResidualMix() ? gradMix.transpose(-1, -2).contiguous() : gradMix;
-                gradLogits = SinkhornFunction.Gradient(logits, gradRes, iterations, convention.SinkhornFromSoftmax());
-            }
-            var gradPre = gradH is null ? null : PreMixFunction.WeightGradient(x, gradH);
-            var chain = CoefficientsFunction.Chain(x, bias, alpha, stats, eps, convention, gradPre, gradPost, gradLogits);
-            gradBias = chain.GradBias.MoveToOuterDisposeScope();
-            gradAlpha = chain.GradAlpha.MoveToOuterDisposeScope();
-            gradPhi = CoefficientsFunction.PhiGradient(x, chain.Gq).MoveToOuterDisposeScope();
-            using (ConnectionTimings.Time(TimedPart.CoefficientGemms))
-                gradX = chain.Gq.mm(phi.t()).view_as(x);
             var (gradMerged, mix) = (ctx.get_data(DeferredKey) as DeferredStreamGradient)?.Take() ?? (null, null);
             using (gradMerged)
             using (mix)
-                PreMixFunction.AddInputGradient(x, pre, chain.Scale, gradH, mix, gradMerged, gradX);
-            gradX = gradX.MoveToOuterDisposeScope();
+            {
+                gradX = empty_like(x).MoveToOuterDisposeScope();
+                gradPhi = empty_like(phi).MoveToOuterDisposeScope();
+                gradBias = empty_like(bias).MoveToOuterDisposeScope();
+                gradAlpha = empty_like(alpha).MoveToOuterDisposeScope();
+                Tensor?[] all = [x, phi, bias, alpha, stats, pre, logits, Defined(gradOutputs[0]), Defined(gradOutputs[1]),
+                    gradMerged is null ? null : mix, gradMerged, gradX, gradPhi, gradBias, gradAlpha];
+                if (x.dtype == ScalarType.Float32)
+                    Backward<float>(all, eps, iterations, convention);
+                else
+                    Backward<double>(all, eps, iterations, convention);
+            }
             link?.Release();
         }
         GradientHandles.ReleaseIncoming([.. gradOutputs]);
@@ -115,4 +114,18 @@ internal sealed class MixFunction : MultiTensorFunction<MixFunction>
     }
 
     private static Tensor? Defined(Tensor? gradient) => gradient is { IsInvalid: false } g ? g.contiguous() : null;
+
+    /// <param name="t">x, φ, b, α, the saved stats, H_pre and logits; ∂h, ∂H_post; M and the merge's ∂out; then ∂x, ∂φ, ∂b, ∂α to write.</param>
+    private static unsafe void Backward<T>(Tensor?[] t, double eps, int iterations, ConnectionConvention convention)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        using var timed = ConnectionTimings.Time(TimedPart.MixBackwardKernel);
+        T* P(int i) => TensorMemory.OptionalPointer<T>(t[i]);
+        var x = t[0]!;
+        var shape = new CoefficientsShape(OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
+        var mixing = new MixBackwardKernel<T>.Mixing(iterations,
+            convention.SinkhornFromSoftmax() ? T.CreateChecked(Conventions.Epsilon) : null, convention.TransposesResidualMix());
+        MixBackwardKernel<T>.Compute(new(shape, P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), P(10), P(11), P(12), P(13), P(14)),
+            CoefficientsFunction.Form<T>(eps, convention), mixing);
+    }
 }

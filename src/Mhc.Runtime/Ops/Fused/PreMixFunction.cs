@@ -73,44 +73,4 @@ internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
         PreMixKernel<T>.Backward(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hPre), TensorMemory.Pointer<T>(gradOutput),
             TensorMemory.Pointer<T>(gradX), TensorMemory.Pointer<T>(gradPre), OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
     }
-
-    /// <summary>∂loss/∂H_pre [..., n] = x[i,:]·dh alone, for a backward that adds the pre-mix's ∂x itself.</summary>
-    internal static Tensor WeightGradient(Tensor x, Tensor gradOutput)
-    {
-        var gradPre = empty(OpsArguments.Leading(x, 1), dtype: x.dtype);
-        if (x.dtype == ScalarType.Float32)
-            WeightGradient<float>(x, gradOutput, gradPre);
-        else
-            WeightGradient<double>(x, gradOutput, gradPre);
-        return gradPre;
-    }
-
-    /// <summary>
-    /// gradX += scale·x + H_pre ⊗ dh + Mᵀ·dy in place: the RMS norm's, the pre-mix's and the merge's parts of ∂x,
-    /// added in one pass onto the coefficients' gq·φᵀ. <paramref name="gradOutput"/> (dh) null: no pre-mix term;
-    /// <paramref name="mix"/> and <paramref name="gradMerged"/> (the merge's matrix and output gradient) null: no merge term.
-    /// </summary>
-    internal static void AddInputGradient(Tensor x, Tensor hPre, Tensor scale, Tensor? gradOutput, Tensor? mix, Tensor? gradMerged, Tensor gradX)
-    {
-        if (x.dtype == ScalarType.Float32)
-            AddInputGradient<float>(x, hPre, scale, gradOutput, mix, gradMerged, gradX);
-        else
-            AddInputGradient<double>(x, hPre, scale, gradOutput, mix, gradMerged, gradX);
-    }
-
-    private static unsafe void WeightGradient<T>(Tensor x, Tensor gradOutput, Tensor gradPre) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        using var timed = ConnectionTimings.Time(TimedPart.PreMixBackwardKernel);
-        PreMixKernel<T>.WeightGradient(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(gradOutput), TensorMemory.Pointer<T>(gradPre),
-            OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
-    }
-
-    private static unsafe void AddInputGradient<T>(Tensor x, Tensor hPre, Tensor scale, Tensor? gradOutput, Tensor? mix, Tensor? gradMerged,
-        Tensor gradX) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        using var timed = ConnectionTimings.Time(TimedPart.PreMixBackwardKernel);
-        PreMixKernel<T>.AddInputGradient(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hPre), TensorMemory.Pointer<T>(scale),
-            TensorMemory.OptionalPointer<T>(gradOutput), TensorMemory.OptionalPointer<T>(mix), TensorMemory.OptionalPointer<T>(gradMerged), TensorMemory.Pointer<T>(gradX),
-            OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
-    }
 }

@@ -1,0 +1,232 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Mhc.Runtime.Kernels;
+
+/// <summary>
+/// The one pass over x that makes ∂x and ∂φ in the coefficients' backward, and in a connection's mix (x as
+/// [tokens, n, C], v its rows of nC): per tile of tokens, dx = gq·φᵀ and ∂φ's partial vᵀ·gq from
+/// <see cref="ProjectionTile{T, TLanes}"/>, then, while the tile is in cache, the RMS norm's scale·x, the pre-mix's
+/// H_pre ⊗ dh and the merge's Σ_i M[i,j]·dy[i,:] added to each row. Against two BLAS products and a pass after them
+/// this reads x once instead of three times, and dx is written once instead of written, read and written again.
+/// </summary>
+internal static unsafe class InputGradientKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private static int Width => Vector<T>.Count;
+    
+
+    /// <summary>
+    /// Whether the products run on 512-bit registers (where they are accelerated) or on <see cref="Vector{T}"/>'s; the
+    /// tests run both. Set it between kernel calls, never while kernels run.
+    /// </summary>
+    internal static bool WideLanes { get; set; } = Vector512.IsHardwareAccelerated;
+
+    /// <summary>What one pass reads and writes; pointers null where a term is left out.</summary>
+    /// <param name="gq">∂loss/∂(v·φ) [tokens, m] from the chain rule.</param>
+    /// <param name="phi">φ [nC, m] as stored.</param>
+    /// <param name="scale">The factor of x in the RMS norm's term [tokens].</param>
+    /// <param name="weights">H_pre [tokens, n]; with <paramref name="dh"/> [tokens, C], the pre-mix's term (both null: none).</param>
+    /// <param name="mix">The matrix the merge applied [tokens, n, n]; with <paramref name="dy"/> [tokens, n, C], the merge's term.</param>
+    /// <param name="dx">∂x [tokens, n, C], written.</param>
+    /// <param name="gradPhi">∂φ [nC, m], written.</param>
+    public readonly struct Operands(CoefficientsShape shape, T* x, T* gq, T* phi, T* scale, T* weights, T* dh, T* mix, T* dy, T* dx, T* gradPhi)
+    {
+        public readonly CoefficientsShape Shape = shape;
+        public readonly T* X = x, Gq = gq, Phi = phi, Scale = scale, Weights = weights, Dh = dh, Mix = mix, Dy = dy, Dx = dx, GradPhi = gradPhi;
+    }
+
+    public static void Compute(Operands o)
+    {
+        var shape = o.Shape;
+        int m = shape.Projections, width = shape.Width;
+        long ld = ProjectionTile<T, VectorLanes<T>>.PaddedWidth(width);
+        // A partial ∂φ per chunk, so one chunk per core keeps them few: each is m·ld, summed after the run.
+        var chunks = TokenChunks.Plan(shape.Tokens, (4L * m + 3 + shape.N) * width, ProjectionTile<T, VectorLanes<T>>.Tokens, chunksPerCore: 1);
+        using var products = new Products(o.Phi, width, m, chunks.Count);
+        bool wide = WideLanes;
+        chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, chunk) =>
+        {
+            T* partial = products.Partial(chunk);
+            if (wide)
+                Rows<Lanes512<T>>(o, products.PhiT, partial, products.Ld, start, end);
+            else
+                Rows<VectorLanes<T>>(o, products.PhiT, partial, products.Ld, start, end);
+        });
+        products.SumInto(o.GradPhi);
+    }
+
+    /// <summary>
+    /// φᵀ laid out for <see cref="ProjectionTile{T, TLanes}"/> ([m, ld]) and one partial ∂φᵀ per chunk, zeroed by
+    /// <see cref="Partial"/> on the chunk's own thread and summed in chunk order by <see cref="SumInto"/>.
+    /// </summary>
+    internal sealed class Products : IDisposable
+    {
+        private readonly ScratchArray<T> _phiT, _partials;
+        private readonly int _width, _m, _count;
+
+        public Products(T* phi, int width, int m, int chunks)
+        {
+            (_width, _m, _count) = (width, m, chunks);
+            Ld = ProjectionTile<T, VectorLanes<T>>.PaddedWidth(width);
+            _phiT = new ScratchArray<T>(m * Ld);
+            _partials = new ScratchArray<T>(Math.Max(1, chunks) * m * Ld);
+            Transpose(phi, _phiT.Pointer, width, m, Ld);
+        }
+
+        public long Ld { get; }
+
+        public T* PhiT => _phiT.Pointer;
+
+        /// <summary>Chunk <paramref name="chunk"/>'s partial ∂φᵀ, zeroed.</summary>
+        public T* Partial(int chunk)
+        {
+            T* partial = _partials.Pointer + chunk * _m * Ld;
+            new Span<T>(partial, checked((int)(_m * Ld))).Clear();
+            return partial;
+        }
+
+        /// <summary>∂φ [width, m] = the partials summed in chunk order (zero without chunks).</summary>
+        public void SumInto(T* gradPhi) => SumPartials(_partials.Pointer, _count, gradPhi, _width, _m, Ld);
+
+        public void Dispose()
+        {
+            _phiT.Dispose();
+            _partials.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Tokens [start, end) of <paramref name="o"/> on the calling thread: dx = gq·φᵀ + the other terms, and ∂φᵀ's terms
+    /// added to <paramref name="partial"/>. Whole tiles first, the rest one token at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Rows<TLanes>(Operands o, T* phiT, T* partial, long ld, long start, long end) where TLanes : struct, ILanes<TLanes, T>
+    {
+        int m = o.Shape.Projections, width = o.Shape.Width, tile = ProjectionTile<T, TLanes>.Tokens;
+        long token = start;
+        for (; token + tile <= end; token += tile)
+        {
+            ProjectionTile<T, TLanes>.Backward(o.X + token * width, o.Gq + token * m, phiT, partial, ld, o.Dx + token * width, m, width);
+            for (int t = 0; t < tile; t++)
+                AddRow(o, token + t);
+        }
+        for (; token < end; token++)
+        {
+            ProjectionTile<T, TLanes>.BackwardOne(o.X + token * width, o.Gq + token * m, phiT, partial, ld, o.Dx + token * width, m, width);
+            AddRow(o, token);
+        }
+    }
+
+    /// <summary>φ [width, m] into φᵀ [m, ld].</summary>
+    private static void Transpose(T* phi, T* phiT, int width, int m, long ld)
+    {
+        for (int j = 0; j < width; j++)
+            for (int k = 0; k < m; k++)
+                phiT[k * ld + j] = phi[(long)j * m + k];
+    }
+
+    /// <summary>∂φ [width, m] = the chunks' partial ∂φᵀ [m, ld] summed in chunk order (zero without tokens).</summary>
+    private static void SumPartials(T* partials, int count, T* gradPhi, int width, int m, long ld)
+    {
+        for (int k = 0; k < m; k++)
+        {
+            for (int j = 0; j < width; j++)
+            {
+                T sum = T.Zero;
+                for (int c = 0; c < count; c++)
+                    sum += partials[(c * m + k) * ld + j];
+                gradPhi[(long)j * m + k] = sum;
+            }
+        }
+    }
+
+    /// <summary>Adds the RMS norm's, the pre-mix's and the merge's terms to one token's dx, which holds gq·φᵀ.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow(Operands o, long token)
+    {
+        int n = o.Shape.N, channels = o.Shape.Channels;
+        long rows = token * n * channels;
+        var t = new Row(o.X + rows, o.Weights == null ? null : o.Weights + token * n, o.Scale[token],
+            o.Dh == null ? null : o.Dh + token * channels, o.Mix == null ? null : o.Mix + token * n * n,
+            o.Dy == null ? null : o.Dy + rows, o.Dx + rows);
+        if (n == 4 && t.Dh != null && t.Dy != null)
+            AddRow4(t, channels);
+        else
+            AddRowAnyN(t, n, channels);
+    }
+
+    /// <summary>One token's operands of <see cref="AddRow"/>.</summary>
+    private readonly struct Row(T* x, T* w, T scale, T* dh, T* m, T* dy, T* dx)
+    {
+        public readonly T* X = x, W = w, Dh = dh, M = m, Dy = dy, Dx = dx;
+        public readonly T Scale = scale;
+    }
+
+    /// <summary>n = 4 with all three terms: dh and the four rows of dy loaded once per vector of channels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddRow4(Row t, int channels)
+    {
+        T* m = t.M;
+        var s = new Vector<T>(t.Scale);
+        int c = 0;
+        for (; c <= channels - Width; c += Width)
+        {
+            var dh = VectorMath<T>.Load(t.Dh + c);
+            var a = VectorMath<T>.Load(t.Dy + c);
+            var b = VectorMath<T>.Load(t.Dy + channels + c);
+            var d = VectorMath<T>.Load(t.Dy + 2 * channels + c);
+            var e = VectorMath<T>.Load(t.Dy + 3 * channels + c);
+            for (int j = 0; j < 4; j++)
+            {
+                T* dxj = t.Dx + j * channels + c;
+                var acc = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(t.X + j * channels + c), s, VectorMath<T>.Load(dxj));
+                acc = VectorMath<T>.MultiplyAdd(dh, new Vector<T>(t.W[j]), acc);
+                acc = VectorMath<T>.MultiplyAdd(a, new Vector<T>(m[j]), acc);
+                acc = VectorMath<T>.MultiplyAdd(b, new Vector<T>(m[4 + j]), acc);
+                acc = VectorMath<T>.MultiplyAdd(d, new Vector<T>(m[8 + j]), acc);
+                acc = VectorMath<T>.MultiplyAdd(e, new Vector<T>(m[12 + j]), acc);
+                VectorMath<T>.Store(dxj, acc);
+            }
+        }
+        for (; c < channels; c++)
+        {
+            T dh = t.Dh[c], a = t.Dy[c], b = t.Dy[channels + c], d = t.Dy[2 * channels + c], e = t.Dy[3 * channels + c];
+            for (int j = 0; j < 4; j++)
+                t.Dx[j * channels + c] += t.X[j * channels + c] * t.Scale + dh * t.W[j] + a * m[j] + b * m[4 + j] + d * m[8 + j] + e * m[12 + j];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddRowAnyN(Row t, int n, int channels)
+    {
+        var s = new Vector<T>(t.Scale);
+        for (int j = 0; j < n; j++)
+        {
+            T* xj = t.X + (long)j * channels;
+            T* dxj = t.Dx + (long)j * channels;
+            var w = t.Dh == null ? default : new Vector<T>(t.W[j]);
+            int c = 0;
+            for (; c <= channels - Width; c += Width)
+            {
+                var acc = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(xj + c), s, VectorMath<T>.Load(dxj + c));
+                if (t.Dh != null)
+                    acc = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(t.Dh + c), w, acc);
+                if (t.Dy != null)
+                    for (int i = 0; i < n; i++)
+                        acc = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(t.Dy + (long)i * channels + c), new Vector<T>(t.M[i * n + j]), acc);
+                VectorMath<T>.Store(dxj + c, acc);
+            }
+            for (; c < channels; c++)
+            {
+                T acc = xj[c] * t.Scale;
+                if (t.Dh != null)
+                    acc += t.Dh[c] * t.W[j];
+                if (t.Dy != null)
+                    for (int i = 0; i < n; i++)
+                        acc += t.Dy[(long)i * channels + c] * t.M[i * n + j];
+                dxj[c] += acc;
+            }
+        }
+    }
+}
