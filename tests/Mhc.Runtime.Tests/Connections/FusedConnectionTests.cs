@@ -140,6 +140,25 @@ public sealed class FusedConnectionTests : IDisposable
         Assert.Equal(new long[] { 0, 3, 4, Channels }, y.shape);
     }
 
+    /// <summary>With gradients, an empty batch runs both nodes and gives zero parameter gradients, as the reference does.</summary>
+    [Fact]
+    public void EmptyBatchGivesZeroParameterGradients()
+    {
+        using var scope = NewDisposeScope();
+        var (fused, reference) = Pair(4, ConnectionConvention.MhcSpec, seed: 6);
+        var x1 = zeros([0, 3, 4, Channels], dtype: ScalarType.Float64).requires_grad_();
+        var x2 = x1.detach().clone().requires_grad_();
+        var y = fused.forward(x1, h => h.tanh());
+        Assert.Equal(new long[] { 0, 3, 4, Channels }, y.shape);
+        y.sum().backward();
+        reference.forward(x2, h => h.tanh()).sum().backward();
+        foreach (var ((name, a), (_, b)) in fused.named_parameters().Zip(reference.named_parameters()))
+        {
+            Assert.Equal(0.0, a.grad!.abs().max().item<double>());
+            Assert.True(TensorAssert.BitEqual(a.grad!, b.grad!), "grad " + name);
+        }
+    }
+
     /// <summary>A branch that returns float32 or a strided view under no_grad: converted and made contiguous before the merge, as on the other paths.</summary>
     [Fact]
     public void InferencePathTakesBranchOutputsOfAnotherDtypeOrLayout()

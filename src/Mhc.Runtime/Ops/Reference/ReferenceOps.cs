@@ -66,7 +66,8 @@ internal static class ReferenceOps
         using var scope = NewDisposeScope();
         long n = x.shape[^2];
         long[] leading = x.shape[..^2];
-        var v = x.reshape([.. leading, -1]);
+        // The width spelled out: reshape cannot infer a −1 from an empty batch.
+        var v = x.reshape([.. leading, n * x.shape[^1]]);
         // Megatron-LM: r = ‖v‖/√(nC) + ε; MHC-SPEC and DeepSeek-V4: r = sqrt(mean(v²) + ε).
         var r = convention.RmsEpsilonOutsideRoot()
             ? v.norm(-1, keepdim: true) / Math.Sqrt(v.shape[^1]) + rmsEps
