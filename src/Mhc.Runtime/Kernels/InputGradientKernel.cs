@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace Mhc.Runtime.Kernels;
 
@@ -14,13 +13,6 @@ namespace Mhc.Runtime.Kernels;
 internal static unsafe class InputGradientKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private static int Width => Vector<T>.Count;
-    
-
-    /// <summary>
-    /// Whether the products run on 512-bit registers (where they are accelerated) or on <see cref="Vector{T}"/>'s; the
-    /// tests run both. Set it between kernel calls, never while kernels run.
-    /// </summary>
-    internal static bool WideLanes { get; set; } = Vector512.IsHardwareAccelerated;
 
     /// <summary>What one pass reads and writes; pointers null where a term is left out.</summary>
     /// <param name="gq">∂loss/∂(v·φ) [tokens, m] from the chain rule.</param>
@@ -44,7 +36,7 @@ internal static unsafe class InputGradientKernel<T> where T : unmanaged, IFloati
         // A partial ∂φ per chunk, so one chunk per core keeps them few: each is m·ld, summed after the run.
         var chunks = TokenChunks.Plan(shape.Tokens, (4L * m + 3 + shape.N) * width, ProjectionTile<T, VectorLanes<T>>.Tokens, chunksPerCore: 1);
         using var products = new Products(o.Phi, width, m, chunks.Count);
-        bool wide = WideLanes;
+        bool wide = ProjectionLanes<T>.Wide;
         chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, chunk) =>
         {
             T* partial = products.Partial(chunk);
@@ -71,7 +63,7 @@ internal static unsafe class InputGradientKernel<T> where T : unmanaged, IFloati
             Ld = ProjectionTile<T, VectorLanes<T>>.PaddedWidth(width);
             _phiT = new ScratchArray<T>(m * Ld);
             _partials = new ScratchArray<T>(Math.Max(1, chunks) * m * Ld);
-            Transpose(phi, _phiT.Pointer, width, m, Ld);
+            ProjectionTile<T, VectorLanes<T>>.Transpose(phi, _phiT.Pointer, width, m, Ld);
         }
 
         public long Ld { get; }
@@ -116,14 +108,6 @@ internal static unsafe class InputGradientKernel<T> where T : unmanaged, IFloati
             ProjectionTile<T, TLanes>.BackwardOne(o.X + token * width, o.Gq + token * m, phiT, partial, ld, o.Dx + token * width, m, width);
             AddRow(o, token);
         }
-    }
-
-    /// <summary>φ [width, m] into φᵀ [m, ld].</summary>
-    private static void Transpose(T* phi, T* phiT, int width, int m, long ld)
-    {
-        for (int j = 0; j < width; j++)
-            for (int k = 0; k < m; k++)
-                phiT[k * ld + j] = phi[(long)j * m + k];
     }
 
     /// <summary>∂φ [width, m] = the chunks' partial ∂φᵀ [m, ld] summed in chunk order (zero without tokens).</summary>

@@ -21,8 +21,6 @@ internal unsafe interface ILanes<TSelf, T> where TSelf : struct, ILanes<TSelf, T
     static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
     static abstract TSelf Multiply(TSelf a, TSelf b);
     static abstract TSelf Add(TSelf a, TSelf b);
-    /// <summary>The sum of the lanes.</summary>
-    static abstract T Sum(TSelf value);
 }
 
 /// <summary>512-bit lanes (AVX-512).</summary>
@@ -58,8 +56,6 @@ internal readonly unsafe struct Lanes512<T>(Vector512<T> value) : ILanes<Lanes51
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512<T> Add(Lanes512<T> a, Lanes512<T> b) => new(a._value + b._value);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static T Sum(Lanes512<T> value) => Vector512.Sum(value._value);
 }
 
 /// <summary>The lanes of <see cref="Vector{T}"/>: the width every other kernel here uses.</summary>
@@ -88,6 +84,4 @@ internal readonly unsafe struct VectorLanes<T>(Vector<T> value) : ILanes<VectorL
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static VectorLanes<T> Add(VectorLanes<T> a, VectorLanes<T> b) => new(a._value + b._value);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static T Sum(VectorLanes<T> value) => Vector.Sum(value._value);
 }

@@ -46,7 +46,7 @@ internal static unsafe class MixBackwardKernel<T> where T : unmanaged, IFloating
         using var chainPartials = new ScratchArray<T>(Math.Max(1, chunks.Count) * (m + 3));
         chainPartials.Clear(0, chainPartials.Length);
         nint chainAddress = (nint)chainPartials.Pointer;
-        bool wide = InputGradientKernel<T>.WideLanes;
+        bool wide = ProjectionLanes<T>.Wide;
         int block = BlockTokens(shape);
         chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, chunk) =>
         {

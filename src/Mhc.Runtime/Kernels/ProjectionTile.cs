@@ -1,7 +1,18 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Mhc.Runtime.Kernels;
+
+/// <summary>Which lanes the products with φ run on (<see cref="ProjectionTile{T, TLanes}"/>), for every kernel that has them.</summary>
+internal static class ProjectionLanes<T> where T : unmanaged
+{
+    /// <summary>
+    /// 512-bit registers where they are accelerated, else <see cref="Vector{T}"/>'s; the tests run both. Set it between
+    /// kernel calls, never while kernels run.
+    /// </summary>
+    internal static bool Wide { get; set; } = Vector512.IsHardwareAccelerated;
+}
 
 /// <summary>
 /// The coefficients' two backward products with φ, over a tile of <see cref="Tokens"/> tokens held in registers:
@@ -115,6 +126,14 @@ internal static unsafe class ProjectionTile<T, TLanes>
             }
             dv[j] = a;
         }
+    }
+
+    /// <summary>φ [width, m] into φᵀ [m, ld].</summary>
+    public static void Transpose(T* phi, T* phiT, int width, int m, long ld)
+    {
+        for (int j = 0; j < width; j++)
+            for (int k = 0; k < m; k++)
+                phiT[k * ld + j] = phi[(long)j * m + k];
     }
 
     /// <summary>

@@ -16,12 +16,12 @@ public sealed class FusedConnectionTests : IDisposable
     private const double Tolerance = 1e-11;
     private const long Channels = 19;
 
-    private readonly bool _wideByDefault = InputGradientKernel<double>.WideLanes;
+    private readonly bool _wideByDefault = ProjectionLanes<double>.Wide;
 
     public void Dispose()
     {
         TokenChunks.MinOperationsPerChunk = TokenChunks.DefaultMinOperationsPerChunk;
-        InputGradientKernel<double>.WideLanes = _wideByDefault;
+        ProjectionLanes<double>.Wide = _wideByDefault;
     }
 
     public static TheoryData<long, long, ConnectionConvention, bool> Cases()
@@ -65,7 +65,7 @@ public sealed class FusedConnectionTests : IDisposable
     public void MixBackwardAgreesOnBothLaneWidths(long n, ConnectionConvention convention, bool wide)
     {
         using var scope = NewDisposeScope();
-        InputGradientKernel<double>.WideLanes = wide;
+        ProjectionLanes<double>.Wide = wide;
         TokenChunks.MinOperationsPerChunk = 1;
         var (fused, reference) = Pair(n, convention, seed: 13 + n);
         var generator = manual_seed(19);

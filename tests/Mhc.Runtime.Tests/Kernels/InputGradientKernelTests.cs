@@ -12,11 +12,11 @@ namespace Mhc.Runtime.Tests.Kernels;
 /// </summary>
 public sealed class InputGradientKernelTests : IDisposable
 {
-    private readonly bool _wideByDefault = InputGradientKernel<double>.WideLanes;
+    private readonly bool _wideByDefault = ProjectionLanes<double>.Wide;
 
     public void Dispose()
     {
-        InputGradientKernel<double>.WideLanes = InputGradientKernel<float>.WideLanes = _wideByDefault;
+        ProjectionLanes<double>.Wide = ProjectionLanes<float>.Wide = _wideByDefault;
         TokenChunks.MinOperationsPerChunk = TokenChunks.DefaultMinOperationsPerChunk;
     }
 
@@ -39,7 +39,7 @@ public sealed class InputGradientKernelTests : IDisposable
     public void PassAgreesWithLibtorchsProductsInFloat64(bool wide, long n, long tokens, long channels, bool manyChunks)
     {
         using var scope = NewDisposeScope();
-        InputGradientKernel<double>.WideLanes = wide;
+        ProjectionLanes<double>.Wide = wide;
         if (manyChunks) TokenChunks.MinOperationsPerChunk = 1;
         var operands = new PassOperands(n, tokens, channels, ScalarType.Float64, seed: 41 + n + tokens + channels);
         operands.AgreeWithLibtorch(withPreMix: true, withMerge: true, 1e-12);
@@ -53,7 +53,7 @@ public sealed class InputGradientKernelTests : IDisposable
     public void PassAgreesInFloat32(bool wide)
     {
         using var scope = NewDisposeScope();
-        InputGradientKernel<float>.WideLanes = wide;
+        ProjectionLanes<float>.Wide = wide;
         TokenChunks.MinOperationsPerChunk = 1;
         new PassOperands(4, 203, 40, ScalarType.Float32, seed: 5).AgreeWithLibtorch(withPreMix: true, withMerge: true, 1e-5);
     }
