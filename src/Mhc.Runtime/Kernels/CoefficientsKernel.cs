@@ -166,25 +166,48 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         int m = shape.Projections, n = shape.N, stride = shape.StatsPerToken;
         // About 30 operations per projection (slopes, α, 1/r, the partial sums): threads from about 2,700 tokens up.
         var chunks = TokenChunks.Plan(shape.Tokens, 32L * m, 1);
-        int partialSize = m + 3;
-        using var partials = new ScratchArray<T>(Math.Max(1, chunks.Count) * partialSize);
-        partials.Clear(0, partials.Length);
-        nint statsBase = (nint)stats, gqBase = (nint)gq, scaleBase = (nint)scale, partialBase = (nint)partials.Pointer;
+        using var partials = new ChainPartials(m, chunks.Count);
+        nint statsBase = (nint)stats, gqBase = (nint)gq, scaleBase = (nint)scale;
         var gradients = new OutputGradients(gradPre, gradPost, gradRes, n);
         var chain = new Chain(shape, form, bias, alpha);
         chunks.Run((start, end, chunk) =>
-        {
-            T* gB = (T*)partialBase + (long)chunk * partialSize;
-            chain.Run((T*)statsBase + start * stride, gradients.From(start), end - start, (T*)gqBase + start * m, (T*)scaleBase + start, gB);
-        });
+            chain.Run((T*)statsBase + start * stride, gradients.From(start), end - start, (T*)gqBase + start * m, (T*)scaleBase + start,
+                partials.Partial(chunk)));
+        partials.SumInto(gradBias, gradAlpha);
+    }
 
-        T* sum = partials.Pointer;
-        for (int c = 1; c < chunks.Count; c++)
-            VectorMath<T>.Add(sum, partials.Pointer + (long)c * partialSize, partialSize);
-        for (int k = 0; k < m; k++)
-            gradBias[k] = sum[k];
-        for (int g = 0; g < 3; g++)
-            gradAlpha[g] = sum[m + g];
+    /// <summary>
+    /// One partial sum of the bias and α gradients ([m + 3]) per chunk, zeroed at the start, added in chunk order by
+    /// <see cref="SumInto"/> so that results do not depend on thread timing.
+    /// </summary>
+    internal sealed class ChainPartials : IDisposable
+    {
+        private readonly ScratchArray<T> _partials;
+        private readonly int _m, _count;
+
+        public ChainPartials(int m, int chunks)
+        {
+            (_m, _count) = (m, chunks);
+            _partials = new ScratchArray<T>(Math.Max(1, chunks) * (m + 3));
+            _partials.Clear(0, _partials.Length);
+        }
+
+        /// <summary>Chunk <paramref name="chunk"/>'s partial [m + 3]: the bias gradients, then α's three.</summary>
+        public T* Partial(int chunk) => _partials.Pointer + (long)chunk * (_m + 3);
+
+        /// <summary>Writes the partials' sum (zero without chunks) to the bias [m] and α [3] gradients.</summary>
+        public void SumInto(T* gradBias, T* gradAlpha)
+        {
+            T* sum = _partials.Pointer;
+            for (int c = 1; c < _count; c++)
+                VectorMath<T>.Add(sum, Partial(c), _m + 3);
+            for (int k = 0; k < _m; k++)
+                gradBias[k] = sum[k];
+            for (int g = 0; g < 3; g++)
+                gradAlpha[g] = sum[_m + g];
+        }
+
+        public void Dispose() => _partials.Dispose();
     }
 
     /// <summary>

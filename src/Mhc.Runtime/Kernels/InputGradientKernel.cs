@@ -32,19 +32,10 @@ internal static unsafe class InputGradientKernel<T> where T : unmanaged, IFloati
     {
         var shape = o.Shape;
         int m = shape.Projections, width = shape.Width;
-        long ld = ProjectionTile<T, VectorLanes<T>>.PaddedWidth(width);
         // A partial ∂φ per chunk, so one chunk per core keeps them few: each is m·ld, summed after the run.
         var chunks = TokenChunks.Plan(shape.Tokens, (4L * m + 3 + shape.N) * width, ProjectionTile<T, VectorLanes<T>>.Tokens, chunksPerCore: 1);
         using var products = new Products(o.Phi, width, m, chunks.Count);
-        bool wide = ProjectionLanes<T>.Wide;
-        chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, chunk) =>
-        {
-            T* partial = products.Partial(chunk);
-            if (wide)
-                Rows<Lanes512<T>>(o, products.PhiT, partial, products.Ld, start, end);
-            else
-                Rows<VectorLanes<T>>(o, products.PhiT, partial, products.Ld, start, end);
-        });
+        chunks.Run((start, end, chunk) => Rows(o, products, products.Partial(chunk), start, end));
         products.SumInto(o.GradPhi);
     }
 
@@ -90,10 +81,20 @@ internal static unsafe class InputGradientKernel<T> where T : unmanaged, IFloati
 
     /// <summary>
     /// Tokens [start, end) of <paramref name="o"/> on the calling thread: dx = gq·φᵀ + the other terms, and ∂φᵀ's terms
-    /// added to <paramref name="partial"/>. Whole tiles first, the rest one token at a time.
+    /// added to <paramref name="partial"/> (a chunk's of <paramref name="products"/>), on the lanes
+    /// <see cref="ProjectionLanes{T}.Wide"/> selects.
     /// </summary>
+    internal static void Rows(Operands o, Products products, T* partial, long start, long end)
+    {
+        if (ProjectionLanes<T>.Wide)
+            Rows<Lanes512<T>>(o, products.PhiT, partial, products.Ld, start, end);
+        else
+            Rows<VectorLanes<T>>(o, products.PhiT, partial, products.Ld, start, end);
+    }
+
+    /// <summary><see cref="Rows(Operands, Products, T*, long, long)"/> on one width: whole tiles first, the rest one token at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Rows<TLanes>(Operands o, T* phiT, T* partial, long ld, long start, long end) where TLanes : struct, ILanes<TLanes, T>
+    private static void Rows<TLanes>(Operands o, T* phiT, T* partial, long ld, long start, long end) where TLanes : struct, ILanes<TLanes, T>
     {
         int m = o.Shape.Projections, width = o.Shape.Width, tile = ProjectionTile<T, TLanes>.Tokens;
         long token = start;

@@ -43,16 +43,13 @@ internal static unsafe class MixBackwardKernel<T> where T : unmanaged, IFloating
         long work = (4L * m + 2L * n + nn + 8) * width + nn * (14L * mixing.Iterations + 8);
         var chunks = TokenChunks.Plan(shape.Tokens, work, ProjectionTile<T, VectorLanes<T>>.Tokens, chunksPerCore: 1);
         using var products = new InputGradientKernel<T>.Products(o.Phi, width, m, chunks.Count);
-        using var chainPartials = new ScratchArray<T>(Math.Max(1, chunks.Count) * (m + 3));
-        chainPartials.Clear(0, chainPartials.Length);
-        nint chainAddress = (nint)chainPartials.Pointer;
-        bool wide = ProjectionLanes<T>.Wide;
+        using var chainPartials = new CoefficientsKernel<T>.ChainPartials(m, chunks.Count);
         int block = BlockTokens(shape);
         chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, chunk) =>
         {
             using var scratch = new BlockScratch(shape, block, mixing.Iterations, mixing.SoftmaxEpsilon is not null);
             var chain = new CoefficientsKernel<T>.Chain(shape, form, o.Bias, o.Alpha);
-            T* phiPartial = products.Partial(chunk), chainPartial = (T*)chainAddress + (long)chunk * (m + 3);
+            T* phiPartial = products.Partial(chunk), chainPartial = chainPartials.Partial(chunk);
             for (long first = start; first < end; first += block)
             {
                 long count = Math.Min(block, end - first);
@@ -60,20 +57,11 @@ internal static unsafe class MixBackwardKernel<T> where T : unmanaged, IFloating
                 var rows = new InputGradientKernel<T>.Operands(shape, o.X + first * width, scratch.Gq, null, scratch.Scale,
                     o.Pre + first * n, o.Dh == null ? null : o.Dh + first * shape.Channels, o.Dy == null ? null : o.Mix + first * nn,
                     o.Dy == null ? null : o.Dy + first * width, o.Dx + first * width, null);
-                if (wide)
-                    InputGradientKernel<T>.Rows<Lanes512<T>>(rows, products.PhiT, phiPartial, products.Ld, 0, count);
-                else
-                    InputGradientKernel<T>.Rows<VectorLanes<T>>(rows, products.PhiT, phiPartial, products.Ld, 0, count);
+                InputGradientKernel<T>.Rows(rows, products, phiPartial, 0, count);
             }
         });
         products.SumInto(o.GradPhi);
-        T* sum = chainPartials.Pointer;
-        for (int c = 1; c < chunks.Count; c++)
-            VectorMath<T>.Add(sum, chainPartials.Pointer + (long)c * (m + 3), m + 3);
-        for (int k = 0; k < m; k++)
-            o.GradBias[k] = sum[k];
-        for (int g = 0; g < 3; g++)
-            o.GradAlpha[g] = sum[m + g];
+        chainPartials.SumInto(o.GradBias, o.GradAlpha);
     }
 
     /// <summary>
