@@ -106,7 +106,7 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
     {
         ArgumentNullException.ThrowIfNull(streams);
         ArgumentNullException.ThrowIfNull(branch);
-        var shape = streams.shape;
+        var shape = TensorShape.Of(streams);
         StreamShape.RequireStreams(shape, Streams, Channels, nameof(streams));
         var activationType = streams.dtype;
         if (TakesInferencePath(streams, activationType))
@@ -135,7 +135,7 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
 
         using (mixing)
         {
-            var f = InvokeBranch(branch, mixing.Input, mixing.Input.shape);
+            var f = InvokeBranch(branch, mixing.Input, [.. shape.AsSpan(0, shape.Length - 2), shape[^1]]);
             using var scope = NewDisposeScope();
             var fc = f.to_type(computeType).contiguous();
             var output = Kind == ConnectionKind.Residual ? mixing.X + fc.unsqueeze(-2)
@@ -240,10 +240,9 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
         var f = ConnectionTimings.Enabled && is_grad_enabled() ? InvokeMarkedBranch(branch, h) : branch(h);
         if (f is null)
             throw new InvalidOperationException($"The branch of connection '{GetName()}' returned null.");
-        var shape = f.shape;
-        if (!shape.AsSpan().SequenceEqual(inputShape))
+        if (!TensorShape.Is(f, inputShape))
             throw new InvalidOperationException(
-                $"The branch of connection '{GetName()}' returned {StreamShape.Format(shape)}, but it must return the shape it was given, " +
+                $"The branch of connection '{GetName()}' returned {StreamShape.Format(f.shape)}, but it must return the shape it was given, " +
                 $"{StreamShape.Format(inputShape)} (one stream of width {Channels}). A branch that changes the width cannot be hyper-connected.");
         return f;
     }

@@ -34,7 +34,8 @@ public static class MhcOps
         ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
         RequireKnown(convention);
         RequireRankAtLeast(logits, nameof(logits), 2, "[..., n, n]");
-        RequireShape(logits, nameof(logits), Leading(logits, 2, logits.shape[^1], logits.shape[^1]),
+        long n = logits.size(-1);
+        RequireShape(logits, nameof(logits), Leading(logits, 2, n, n),
             "[..., n, n]: square matrices");
 
         if (implementation == OpsImplementation.Reference)
@@ -67,10 +68,10 @@ public static class MhcOps
         ArgumentNullException.ThrowIfNull(bias);
         ArgumentNullException.ThrowIfNull(alpha);
         RequireRankAtLeast(x, nameof(x), 2, "[..., n, C]");
-        long n = x.shape[^2], channels = x.shape[^1], m = n * n + 2 * n;
-        string sizes = $"n = {n}, C = {channels} from x {Format(x.shape)}";
-        RequireShape(phi, nameof(phi), [n * channels, m], $"[n·C, n²+2n], {sizes}");
-        RequireShape(bias, nameof(bias), [m], $"[n²+2n], {sizes}");
+        long n = x.size(-2), channels = x.size(-1), m = n * n + 2 * n;
+        string Sizes() => $"n = {n}, C = {channels} from x {Format(x.shape)}";
+        RequireShape(phi, nameof(phi), [n * channels, m], () => $"[n·C, n²+2n], {Sizes()}");
+        RequireShape(bias, nameof(bias), [m], () => $"[n²+2n], {Sizes()}");
         RequireShape(alpha, nameof(alpha), [3], "(α_pre, α_post, α_res)");
         RequireKnown(convention);
         RequireSameDtype((x, nameof(x)), (phi, nameof(phi)), (bias, nameof(bias)), (alpha, nameof(alpha)));
@@ -104,7 +105,7 @@ public static class MhcOps
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(hPre);
         RequireRankAtLeast(x, nameof(x), 2, "[..., n, C]");
-        RequireShape(hPre, nameof(hPre), Leading(x, 1), $"x's leading dims + [n], n = {x.shape[^2]} from x {Format(x.shape)}");
+        RequireShape(hPre, nameof(hPre), Leading(x, 1), () => $"x's leading dims + [n], n = {x.size(-2)} from x {Format(x.shape)}");
         RequireSameDtype((x, nameof(x)), (hPre, nameof(hPre)));
 
         if (implementation == OpsImplementation.Reference)
@@ -132,11 +133,11 @@ public static class MhcOps
         ArgumentNullException.ThrowIfNull(hPost);
         ArgumentNullException.ThrowIfNull(branchOutput);
         RequireRankAtLeast(x, nameof(x), 2, "[..., n, C]");
-        long n = x.shape[^2], channels = x.shape[^1];
-        string sizes = $"n = {n}, C = {channels} from x {Format(x.shape)}";
-        RequireShape(hRes, nameof(hRes), Leading(x, 2, n, n), $"x's leading dims + [n, n], {sizes}");
-        RequireShape(hPost, nameof(hPost), Leading(x, 2, n), $"x's leading dims + [n], {sizes}");
-        RequireShape(branchOutput, nameof(branchOutput), Leading(x, 2, channels), $"x's leading dims + [C], {sizes}");
+        long n = x.size(-2), channels = x.size(-1);
+        string Sizes() => $"n = {n}, C = {channels} from x {Format(x.shape)}";
+        RequireShape(hRes, nameof(hRes), Leading(x, 2, n, n), () => $"x's leading dims + [n, n], {Sizes()}");
+        RequireShape(hPost, nameof(hPost), Leading(x, 2, n), () => $"x's leading dims + [n], {Sizes()}");
+        RequireShape(branchOutput, nameof(branchOutput), Leading(x, 2, channels), () => $"x's leading dims + [C], {Sizes()}");
         RequireKnown(convention);
         RequireSameDtype((x, nameof(x)), (hRes, nameof(hRes)), (hPost, nameof(hPost)), (branchOutput, nameof(branchOutput)));
 

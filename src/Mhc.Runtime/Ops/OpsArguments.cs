@@ -21,14 +21,31 @@ internal static class OpsArguments
     /// <summary>Throws unless the shape is exactly <paramref name="expected"/>; <paramref name="meaning"/> says what it is made of.</summary>
     public static void RequireShape(Tensor tensor, string name, ReadOnlySpan<long> expected, string meaning)
     {
-        if (!tensor.shape.AsSpan().SequenceEqual(expected))
+        if (!TensorShape.Is(tensor, expected))
             throw new ArgumentException(
                 $"{name} must have shape {Format(expected)} ({meaning}), got {Format(tensor.shape)}.", name);
     }
 
+    /// <summary>
+    /// <see cref="RequireShape(Tensor, string, ReadOnlySpan{long}, string)"/> with the meaning written only when the check
+    /// fails: it names x's shape, which is costly to read and format on every call of an op.
+    /// </summary>
+    public static void RequireShape(Tensor tensor, string name, ReadOnlySpan<long> expected, Func<string> meaning)
+    {
+        if (!TensorShape.Is(tensor, expected))
+            RequireShape(tensor, name, expected, meaning());
+    }
+
     /// <summary>x's dims without the last <paramref name="trailing"/> ones, followed by <paramref name="tail"/>.</summary>
     public static long[] Leading(Tensor x, int trailing, params long[] tail)
-        => [.. x.shape.AsSpan(0, (int)x.dim() - trailing), .. tail];
+    {
+        int leading = (int)x.dim() - trailing;
+        var shape = new long[leading + tail.Length];
+        for (int d = 0; d < leading; d++)
+            shape[d] = x.size(d);
+        tail.CopyTo(shape, leading);
+        return shape;
+    }
 
     public static void RequireSameDtype(params (Tensor Tensor, string Name)[] arguments)
     {
@@ -78,7 +95,7 @@ internal static class OpsArguments
         if (convention != ConnectionConvention.MhcSpec)
             throw new NotSupportedException(
                 $"The device kernels compute MHC-SPEC's convention, not {convention}; use OpsImplementation.Reference for it.");
-        long n = streams.shape[^2];
+        long n = streams.size(-2);
         if (n > Gpu.Kernels.KernelSizes.MaxStreams)
             throw new NotSupportedException(
                 $"n = {n} streams; the device kernels take at most {Gpu.Kernels.KernelSizes.MaxStreams} (use OpsImplementation.Reference).");
@@ -101,7 +118,7 @@ internal static class OpsArguments
     {
         long tokens = 1;
         for (int d = 0; d < tensor.dim() - trailing; d++)
-            tokens *= tensor.shape[d];
+            tokens *= tensor.size(d);
         return tokens;
     }
 }

@@ -17,7 +17,7 @@ public static class HyperStreams
             throw new ArgumentOutOfRangeException(nameof(streams), streams, "The number of streams must be at least 1.");
         if (x.dim() < 1)
             throw new ArgumentException("Expected a tensor [..., C] with at least one dimension, got a scalar.", nameof(x));
-        var shape = x.shape;
+        var shape = Ops.TensorShape.Of(x);
         var expanded = shape[..^1].Append(streams).Append(shape[^1]).ToArray();
         using var view = x.unsqueeze(-2).expand(expanded);
         return view.contiguous();

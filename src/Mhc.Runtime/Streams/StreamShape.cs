@@ -9,7 +9,7 @@ internal static class StreamShape
 
     /// <summary>Checks that <paramref name="streams"/> is [..., n, C].</summary>
     public static void RequireStreams(Tensor streams, int n, long channels, string argument)
-        => RequireStreams(streams.shape, n, channels, argument);
+        => RequireStreams(Ops.TensorShape.Of(streams), n, channels, argument);
 
     /// <summary>Checks that a stream tensor's <paramref name="shape"/> is [..., n, C].</summary>
     public static void RequireStreams(long[] shape, int n, long channels, string argument)

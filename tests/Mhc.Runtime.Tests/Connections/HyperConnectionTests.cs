@@ -32,14 +32,21 @@ public class HyperConnectionTests
         Assert.Contains("[" + string.Join(", ", shape) + "]", e.Message);
     }
 
-    [Fact]
-    public void BranchThatChangesTheWidthIsReported()
+    [Theory]
+    [InlineData(ConnectionKind.Mhc, true)]
+    [InlineData(ConnectionKind.Mhc, false)] // the inference path
+    [InlineData(ConnectionKind.Hc, true)]
+    [InlineData(ConnectionKind.Residual, false)]
+    public void BranchThatChangesTheShapeIsReported(ConnectionKind kind, bool grad)
     {
-        using var connection = new HyperConnection("hc", 8, new HyperConnectionOptions());
-        using var x = zeros(2, 4, 8);
-        var e = Assert.Throws<InvalidOperationException>(() => connection.forward(x, h => cat(new[] { h, h }, -1)));
-        Assert.Contains("[2, 16]", e.Message);
-        Assert.Contains("[2, 8]", e.Message);
+        using var connection = new HyperConnection("hc", 8, new HyperConnectionOptions { Kind = kind });
+        using var x = zeros(2, 3, 4, 8);
+        using var mode = grad ? enable_grad() : no_grad();
+        var wider = Assert.Throws<InvalidOperationException>(() => connection.forward(x, h => cat(new[] { h, h }, -1)));
+        Assert.Contains("returned [2, 3, 16]", wider.Message);
+        Assert.Contains("[2, 3, 8]", wider.Message);
+        var flattened = Assert.Throws<InvalidOperationException>(() => connection.forward(x, h => h.reshape(6, 8)));
+        Assert.Contains("returned [6, 8]", flattened.Message);
     }
 
     [Fact]

@@ -59,6 +59,21 @@ public class OpsArgumentTests
     }
 
     [Fact]
+    public void ShapeErrorsSayWhereTheExpectedSizesComeFrom()
+    {
+        // The meaning is written only when a check fails; it must still name n, C and x's shape.
+        using var scope = NewDisposeScope();
+        var phi = Assert.Throws<ArgumentException>(() => MhcOps.Coefficients(zeros(5, 4, 8), zeros(32, 20), zeros(24), zeros(3)));
+        Assert.Contains("n = 4, C = 8 from x [5, 4, 8]", phi.Message);
+        var bias = Assert.Throws<ArgumentException>(() => MhcOps.Coefficients(zeros(5, 4, 8), zeros(32, 24), zeros(20), zeros(3)));
+        Assert.Contains("[n²+2n], n = 4, C = 8 from x [5, 4, 8]", bias.Message);
+        var post = Assert.Throws<ArgumentException>(() => MhcOps.Merge(zeros(2, 4, 8), zeros(2, 4, 4), zeros(2, 3), zeros(2, 8)));
+        Assert.Contains("x's leading dims + [n], n = 4, C = 8 from x [2, 4, 8]", post.Message);
+        var pre = Assert.Throws<ArgumentException>(() => MhcOps.PreMix(zeros(2, 4, 8), zeros(2, 3)));
+        Assert.Contains("n = 4 from x [2, 4, 8]", pre.Message);
+    }
+
+    [Fact]
     public void FusedPathRejectsNonContiguousInput()
     {
         using var scope = NewDisposeScope();

@@ -48,13 +48,13 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
     internal static (Tensor Pre, Tensor Post, Tensor ResLogits, Tensor Stats, Tensor? Input) Compute(Tensor x, Tensor phi, Tensor bias, Tensor alpha,
         double eps, ConnectionConvention convention, bool withInput = false)
     {
-        long n = x.shape[^2];
+        long n = x.size(-2);
         var shape = ShapeOf(x);
         var pre = empty(OpsArguments.Leading(x, 2, n), dtype: x.dtype);
         var post = empty(OpsArguments.Leading(x, 2, n), dtype: x.dtype);
         var res = empty(OpsArguments.Leading(x, 2, n, n), dtype: x.dtype);
         var stats = empty([shape.Tokens, shape.StatsPerToken], dtype: x.dtype);
-        var input = withInput ? empty(OpsArguments.Leading(x, 2, x.shape[^1]), dtype: x.dtype) : null;
+        var input = withInput ? empty(OpsArguments.Leading(x, 2, x.size(-1)), dtype: x.dtype) : null;
         using var timed = ConnectionTimings.Time(TimedPart.CoefficientsKernel);
         using var projections = Projections(x, phi);
         Tensor?[] all = [x, phi, bias, alpha, pre, post, res, stats, input, projections];
@@ -161,7 +161,7 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
         return x.view(shape.Tokens, shape.Width);
     }
 
-    private static CoefficientsShape ShapeOf(Tensor x) => new(OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
+    private static CoefficientsShape ShapeOf(Tensor x) => new(OpsArguments.Tokens(x, 2), (int)x.size(-2), (int)x.size(-1));
 
     internal static CoefficientsForm<T> Form<T>(double rmsEps, ConnectionConvention convention)
         where T : unmanaged, IFloatingPointIeee754<T>

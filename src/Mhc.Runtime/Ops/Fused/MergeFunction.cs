@@ -107,7 +107,7 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
     {
         using var timed = ConnectionTimings.Time(TimedPart.MergeKernel);
         MergeKernel<T>.Forward(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hRes), TensorMemory.Pointer<T>(hPost),
-            TensorMemory.Pointer<T>(branch), TensorMemory.Pointer<T>(output), OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
+            TensorMemory.Pointer<T>(branch), TensorMemory.Pointer<T>(output), OpsArguments.Tokens(x, 2), (int)x.size(-2), (int)x.size(-1));
     }
 
     /// <param name="t">x, hRes, hPost, branch, gradOutput, then the four gradients in the same order (∂x and ∂H_res null: not made here).</param>
@@ -116,6 +116,6 @@ internal sealed class MergeFunction : SingleTensorFunction<MergeFunction>
         using var timed = ConnectionTimings.Time(TimedPart.MergeBackwardKernel);
         MergeKernel<T>.Backward(TensorMemory.Pointer<T>(t[0]!), TensorMemory.Pointer<T>(t[1]!), TensorMemory.Pointer<T>(t[2]!),
             TensorMemory.Pointer<T>(t[3]!), TensorMemory.Pointer<T>(t[4]!), TensorMemory.OptionalPointer<T>(t[5]), TensorMemory.OptionalPointer<T>(t[6]),
-            TensorMemory.Pointer<T>(t[7]!), TensorMemory.Pointer<T>(t[8]!), OpsArguments.Tokens(t[0]!, 2), (int)t[0]!.shape[^2], (int)t[0]!.shape[^1]);
+            TensorMemory.Pointer<T>(t[7]!), TensorMemory.Pointer<T>(t[8]!), OpsArguments.Tokens(t[0]!, 2), (int)t[0]!.size(-2), (int)t[0]!.size(-1));
     }
 }

@@ -122,7 +122,7 @@ internal sealed class MixFunction : MultiTensorFunction<MixFunction>
         using var timed = ConnectionTimings.Time(TimedPart.MixBackwardKernel);
         T* P(int i) => TensorMemory.OptionalPointer<T>(t[i]);
         var x = t[0]!;
-        var shape = new CoefficientsShape(OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
+        var shape = new CoefficientsShape(OpsArguments.Tokens(x, 2), (int)x.size(-2), (int)x.size(-1));
         var mixing = new MixBackwardKernel<T>.Mixing(iterations,
             convention.SinkhornFromSoftmax() ? T.CreateChecked(Conventions.Epsilon) : null, convention.TransposesResidualMix());
         MixBackwardKernel<T>.Compute(new(shape, P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), P(10), P(11), P(12), P(13), P(14)),

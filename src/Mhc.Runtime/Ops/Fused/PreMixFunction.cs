@@ -28,7 +28,7 @@ internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
     /// <summary>The pre-mix without autograd (what runs under no_grad).</summary>
     internal static Tensor Compute(Tensor x, Tensor hPre)
     {
-        var output = empty(OpsArguments.Leading(x, 2, x.shape[^1]), dtype: x.dtype);
+        var output = empty(OpsArguments.Leading(x, 2, x.size(-1)), dtype: x.dtype);
         if (x.dtype == ScalarType.Float32)
             Forward<float>(x, hPre, output);
         else
@@ -63,7 +63,7 @@ internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
     {
         using var timed = ConnectionTimings.Time(TimedPart.PreMixKernel);
         PreMixKernel<T>.Forward(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hPre), TensorMemory.Pointer<T>(output),
-            OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
+            OpsArguments.Tokens(x, 2), (int)x.size(-2), (int)x.size(-1));
     }
 
     private static unsafe void Backward<T>(Tensor x, Tensor hPre, Tensor gradOutput, Tensor gradX, Tensor gradPre)
@@ -71,6 +71,6 @@ internal sealed class PreMixFunction : SingleTensorFunction<PreMixFunction>
     {
         using var timed = ConnectionTimings.Time(TimedPart.PreMixBackwardKernel);
         PreMixKernel<T>.Backward(TensorMemory.Pointer<T>(x), TensorMemory.Pointer<T>(hPre), TensorMemory.Pointer<T>(gradOutput),
-            TensorMemory.Pointer<T>(gradX), TensorMemory.Pointer<T>(gradPre), OpsArguments.Tokens(x, 2), (int)x.shape[^2], (int)x.shape[^1]);
+            TensorMemory.Pointer<T>(gradX), TensorMemory.Pointer<T>(gradPre), OpsArguments.Tokens(x, 2), (int)x.size(-2), (int)x.size(-1));
     }
 }

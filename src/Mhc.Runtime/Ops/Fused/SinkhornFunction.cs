@@ -71,7 +71,7 @@ internal sealed class SinkhornFunction : SingleTensorFunction<SinkhornFunction>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         using var timed = ConnectionTimings.Time(TimedPart.SinkhornKernel);
-        int n = (int)logits.shape[^1];
+        int n = (int)logits.size(-1);
         long tokens = OpsArguments.Tokens(logits, 2);
         T* input = TensorMemory.Pointer<T>(logits), result = TensorMemory.Pointer<T>(output);
         if (softmax)
@@ -84,7 +84,7 @@ internal sealed class SinkhornFunction : SingleTensorFunction<SinkhornFunction>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         using var timed = ConnectionTimings.Time(TimedPart.SinkhornBackwardKernel);
-        int n = (int)logits.shape[^1];
+        int n = (int)logits.size(-1);
         long tokens = OpsArguments.Tokens(logits, 2);
         T* input = TensorMemory.Pointer<T>(logits), g = TensorMemory.Pointer<T>(gradOutput), result = TensorMemory.Pointer<T>(gradLogits);
         if (softmax)
