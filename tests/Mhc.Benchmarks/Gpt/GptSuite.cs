@@ -77,6 +77,13 @@ internal static class GptSuite
         for (int v = 0; v < Variants.Length; v++)
             Console.WriteLine($"    {Variants[v].Name,-42} {tokens / (Harness.Median(rounds[v]) / 1000),9:0.0}   {Harness.RatioWithSpread(rounds[0], rounds[v])}");
 
+        // The ratio the targets name, in rounds of its own pair: at a decoding step every kernel runs inline, so the three
+        // mHC variants above run the same code, and their ratios spread as widely as a seven-round median moves; three
+        // times the rounds, two samples each, cost less than one more round of the whole table.
+        int pairedRounds = 3 * Math.Max(3, settings.Rounds);
+        var paired = Harness.Rounds([Sample(models[0], true), Sample(models[mhc], true)], 0, pairedRounds);
+        Console.WriteLine($"    mHC / residual, {pairedRounds} rounds of the pair alone         {Harness.RatioWithSpread(paired[0], paired[1])}");
+
         // What the cache itself gains: the residual and mHC models with it and re-running the whole window per token, as
         // the sampler did before its cache, in rounds of their own (the uncached runs are the suite's slowest).
         var cacheRounds = Harness.Rounds([Sample(models[0], true), Sample(models[mhc], true), Sample(models[0], false), Sample(models[mhc], false)],
