@@ -5,7 +5,7 @@ namespace Mhc.Runtime.Ops;
 /// <summary>
 /// A tensor's sizes, read one dimension at a time. TorchSharp's <c>Tensor.shape</c> marshals the sizes through a
 /// pinned array that is left to the finalizer: about a microsecond on the calling thread, and work on the finalizer's,
-/// which shares the cores with libtorch's threads. A decoding step reads a connection's shapes a dozen times, where
+/// which shares the cores with libtorch's threads. A connection's call at a decoding step read shapes six times, where
 /// the arithmetic of one token takes a few microseconds; <c>dim()</c> and <c>size(d)</c> cost a few tens of nanoseconds.
 /// </summary>
 internal static class TensorShape

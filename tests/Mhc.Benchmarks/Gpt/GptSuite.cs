@@ -79,7 +79,7 @@ internal static class GptSuite
 
         // The ratio the targets name, in rounds of its own pair: at a decoding step every kernel runs inline, so the three
         // mHC variants above run the same code, and their ratios spread as widely as a seven-round median moves; three
-        // times the rounds, two samples each, cost less than one more round of the whole table.
+        // times the rounds of two samples each cost about as much as three to five more rounds of the whole table.
         int pairedRounds = 3 * Math.Max(3, settings.Rounds);
         var paired = Harness.Rounds([Sample(models[0], true), Sample(models[mhc], true)], 0, pairedRounds);
         Console.WriteLine($"    mHC / residual, {pairedRounds} rounds of the pair alone         {Harness.RatioWithSpread(paired[0], paired[1])}");
