@@ -135,7 +135,7 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
 
         using (mixing)
         {
-            var f = InvokeBranch(branch, mixing.Input, [.. shape.AsSpan(0, shape.Length - 2), shape[^1]]);
+            var f = InvokeBranch(branch, mixing.Input, StreamShape.OneStream(shape));
             using var scope = NewDisposeScope();
             var fc = f.to_type(computeType).contiguous();
             var output = Kind == ConnectionKind.Residual ? mixing.X + fc.unsqueeze(-2)
@@ -163,7 +163,7 @@ public sealed class HyperConnection : nn.Module<Tensor, Func<Tensor, Tensor>, Te
         using (mix)
         using (input)
         {
-            var f = InvokeBranch(branch, input, [.. shape.AsSpan(0, shape.Length - 2), shape[^1]]);
+            var f = InvokeBranch(branch, input, StreamShape.OneStream(shape));
             Tensor result;
             if (f.dtype == activationType && f.device_type == DeviceType.CPU && f.is_contiguous())
                 result = mix.Merge(streams, f);

@@ -11,6 +11,9 @@ internal static class StreamShape
     public static void RequireStreams(Tensor streams, int n, long channels, string argument)
         => RequireStreams(Ops.TensorShape.Of(streams), n, channels, argument);
 
+    /// <summary>The shape of one stream of a stream tensor's <paramref name="shape"/> [..., n, C]: [..., C], what a branch takes and returns.</summary>
+    public static long[] OneStream(long[] shape) => [.. shape.AsSpan(0, shape.Length - 2), shape[^1]];
+
     /// <summary>Checks that a stream tensor's <paramref name="shape"/> is [..., n, C].</summary>
     public static void RequireStreams(long[] shape, int n, long channels, string argument)
     {

@@ -42,7 +42,7 @@ internal sealed class InferenceMix : IDisposable
         for (int d = 0; d < shape.Length - 2; d++)
             tokens *= shape[d];
         var coefficients = new CoefficientsShape(tokens, (int)shape[^2], (int)shape[^1]);
-        long[] inputShape = [.. shape.AsSpan(0, shape.Length - 2), shape[^1]];
+        long[] inputShape = StreamShape.OneStream(shape);
         var input = empty(inputShape, dtype: x.dtype);
         var mix = x.dtype == ScalarType.Float32
             ? Run<float>(x, phi, bias, alpha, input, coefficients, rmsEps, iterations, convention)
