@@ -1,14 +1,17 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Mhc.Runtime.Kernels;
 
 /// <summary>
 /// The one pass over x that makes ∂x and ∂φ in the coefficients' backward, and in a connection's mix (x as
 /// [tokens, n, C], v its rows of nC): per tile of tokens, dx = gq·φᵀ and ∂φ's partial vᵀ·gq from
-/// <see cref="ProjectionTile{T, TLanes}"/>, then, while the tile is in cache, the RMS norm's scale·x, the pre-mix's
+/// <see cref="ProjectionTile{T, TLanes, TVector}"/>, then, while the tile is in cache, the RMS norm's scale·x, the pre-mix's
 /// H_pre ⊗ dh and the merge's Σ_i M[i,j]·dy[i,:] added to each row. Against two BLAS products and a pass after them
 /// this reads x once instead of three times, and dx is written once instead of written, read and written again.
+/// At n = 4 on 512-bit lanes the two products run apart over blocks of 64 tokens that stay in L2 (<see cref="SplitRows"/>),
+/// each with its operands in L1 and registers: φᵀ and ∂φᵀ together overflow L1 in the combined tile.
 /// </summary>
 internal static unsafe class InputGradientKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -33,14 +36,14 @@ internal static unsafe class InputGradientKernel<T> where T : unmanaged, IFloati
         var shape = o.Shape;
         int m = shape.Projections, width = shape.Width;
         // A partial ∂φ per chunk, so one chunk per core keeps them few: each is m·ld, summed after the run.
-        var chunks = TokenChunks.Plan(shape.Tokens, (4L * m + 3 + shape.N) * width, ProjectionTile<T, VectorLanes<T>>.Tokens, chunksPerCore: 1);
+        var chunks = TokenChunks.Plan(shape.Tokens, (4L * m + 3 + shape.N) * width, ProjectionTile<T, VectorLanes<T>, Vector<T>>.Tokens, chunksPerCore: 1);
         using var products = new Products(o.Phi, width, m, chunks.Count);
         chunks.Run((start, end, chunk) => Rows(o, products, products.Partial(chunk), start, end));
         products.SumInto(o.GradPhi);
     }
 
     /// <summary>
-    /// φᵀ laid out for <see cref="ProjectionTile{T, TLanes}"/> ([m, ld]) and one partial ∂φᵀ per chunk, zeroed by
+    /// φᵀ laid out for <see cref="ProjectionTile{T, TLanes, TVector}"/> ([m, ld]) and one partial ∂φᵀ per chunk, zeroed by
     /// <see cref="Partial"/> on the chunk's own thread and summed in chunk order by <see cref="SumInto"/>.
     /// </summary>
     internal sealed class Products : IDisposable
@@ -51,10 +54,10 @@ internal static unsafe class InputGradientKernel<T> where T : unmanaged, IFloati
         public Products(T* phi, int width, int m, int chunks)
         {
             (_width, _m, _count) = (width, m, chunks);
-            Ld = ProjectionTile<T, VectorLanes<T>>.PaddedWidth(width);
+            Ld = ProjectionTile<T, VectorLanes<T>, Vector<T>>.PaddedWidth(width);
             _phiT = new ScratchArray<T>(m * Ld);
             _partials = new ScratchArray<T>(Math.Max(1, chunks) * m * Ld);
-            ProjectionTile<T, VectorLanes<T>>.Transpose(phi, _phiT.Pointer, width, m, Ld);
+            ProjectionTile<T, VectorLanes<T>, Vector<T>>.Transpose(phi, _phiT.Pointer, width, m, Ld);
         }
 
         public long Ld { get; }
@@ -87,27 +90,71 @@ internal static unsafe class InputGradientKernel<T> where T : unmanaged, IFloati
     internal static void Rows(Operands o, Products products, T* partial, long start, long end)
     {
         if (ProjectionLanes<T>.Wide)
-            Rows<Lanes512<T>>(o, products.PhiT, partial, products.Ld, start, end);
+            Rows<Lanes512<T>, Vector512<T>>(o, products.PhiT, partial, products.Ld, start, end);
         else
-            Rows<VectorLanes<T>>(o, products.PhiT, partial, products.Ld, start, end);
+            Rows<VectorLanes<T>, Vector<T>>(o, products.PhiT, partial, products.Ld, start, end);
     }
 
-    /// <summary><see cref="Rows(Operands, Products, T*, long, long)"/> on one width: whole tiles first, the rest one token at a time.</summary>
+    /// <summary>
+    /// Tokens per block of the split products (<see cref="ProjectionTile{T, TLanes, TVector}.SplitsProducts"/>): their x
+    /// and dx rows (64·nC values, 256 KiB at nC = 1024 in float32) stay in L2 between the dv tiles, the other terms and
+    /// the ∂φᵀ columns that walk them again.
+    /// </summary>
+    private const int SplitBlockTokens = 64;
+
+    /// <summary>
+    /// <see cref="Rows(Operands, Products, T*, long, long)"/> on one width: the products split in two
+    /// (<see cref="SplitRows{TLanes, TVector}"/>) where <see cref="ProjectionTile{T, TLanes, TVector}.SplitsProducts"/>,
+    /// otherwise both in one tile of eight tokens, the rest one token at a time.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows<TLanes>(Operands o, T* phiT, T* partial, long ld, long start, long end) where TLanes : struct, ILanes<TLanes, T>
+    private static void Rows<TLanes, TVector>(Operands o, T* phiT, T* partial, long ld, long start, long end) where TLanes : struct, ILanes<TVector, T> where TVector : struct
     {
-        int m = o.Shape.Projections, width = o.Shape.Width, tile = ProjectionTile<T, TLanes>.Tokens;
+        int m = o.Shape.Projections, width = o.Shape.Width, tile = ProjectionTile<T, TLanes, TVector>.Tokens;
+        if (ProjectionTile<T, TLanes, TVector>.SplitsProducts(m))
+        {
+            SplitRows<TLanes, TVector>(o, phiT, partial, ld, start, end);
+            return;
+        }
         long token = start;
         for (; token + tile <= end; token += tile)
         {
-            ProjectionTile<T, TLanes>.Backward(o.X + token * width, o.Gq + token * m, phiT, partial, ld, o.Dx + token * width, m, width);
+            ProjectionTile<T, TLanes, TVector>.Backward(o.X + token * width, o.Gq + token * m, phiT, partial, ld, o.Dx + token * width, m, width);
             for (int t = 0; t < tile; t++)
                 AddRow(o, token + t);
         }
         for (; token < end; token++)
         {
-            ProjectionTile<T, TLanes>.BackwardOne(o.X + token * width, o.Gq + token * m, phiT, partial, ld, o.Dx + token * width, m, width);
+            ProjectionTile<T, TLanes, TVector>.BackwardOne(o.X + token * width, o.Gq + token * m, phiT, partial, ld, o.Dx + token * width, m, width);
             AddRow(o, token);
+        }
+    }
+
+    /// <summary>
+    /// Blocks of <see cref="SplitBlockTokens"/>: dv for the block's tiles one L1-sized range of φᵀ's columns at a time, the
+    /// other terms, then ∂φᵀ over the whole block with its 24 rows in registers. dx's sums keep the combined tile's order
+    /// (the same bits); ∂φ's run over the block's tokens in one chain per lane.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SplitRows<TLanes, TVector>(Operands o, T* phiT, T* partial, long ld, long start, long end) where TLanes : struct, ILanes<TVector, T> where TVector : struct
+    {
+        int m = o.Shape.Projections, width = o.Shape.Width, tile = ProjectionTile<T, TLanes, TVector>.Tokens;
+        int columns = ProjectionTile<T, TLanes, TVector>.ColumnsInL1(m);
+        for (long first = start; first < end; first += SplitBlockTokens)
+        {
+            long last = Math.Min(end, first + SplitBlockTokens);
+            for (int from = 0; from < width; from += columns)
+            {
+                int count = Math.Min(columns, width - from);
+                long row = first;
+                for (; row + tile <= last; row += tile)
+                    ProjectionTile<T, TLanes, TVector>.Input(o.Gq + row * m, phiT + from, ld, o.Dx + row * width + from, m, count, width);
+                for (; row < last; row++)
+                    ProjectionTile<T, TLanes, TVector>.InputOne(o.Gq + row * m, phiT + from, ld, o.Dx + row * width + from, m, count);
+            }
+            for (long row = first; row < last; row++)
+                AddRow(o, row);
+            ProjectionTile<T, TLanes, TVector>.GradPhi24(o.X + first * width, o.Gq + first * m, partial, ld, last - first, width);
         }
     }
 
@@ -136,7 +183,12 @@ internal static unsafe class InputGradientKernel<T> where T : unmanaged, IFloati
             o.Dh == null ? null : o.Dh + token * channels, o.Mix == null ? null : o.Mix + token * n * n,
             o.Dy == null ? null : o.Dy + rows, o.Dx + rows);
         if (n == 4 && t.Dh != null && t.Dy != null)
-            AddRow4(t, channels);
+        {
+            if (ProjectionLanes<T>.Wide)
+                AddRow4<Lanes512<T>, Vector512<T>>(t, channels);
+            else
+                AddRow4<VectorLanes<T>, Vector<T>>(t, channels);
+        }
         else
             AddRowAnyN(t, n, channels);
     }
@@ -150,28 +202,28 @@ internal static unsafe class InputGradientKernel<T> where T : unmanaged, IFloati
 
     /// <summary>n = 4 with all three terms: dh and the four rows of dy loaded once per vector of channels.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddRow4(Row t, int channels)
+    private static void AddRow4<TLanes, TVector>(Row t, int channels) where TLanes : struct, ILanes<TVector, T> where TVector : struct
     {
         T* m = t.M;
-        var s = new Vector<T>(t.Scale);
-        int c = 0;
-        for (; c <= channels - Width; c += Width)
+        var s = TLanes.Broadcast(t.Scale);
+        int c = 0, lanes = TLanes.Count;
+        for (; c <= channels - lanes; c += lanes)
         {
-            var dh = VectorMath<T>.Load(t.Dh + c);
-            var a = VectorMath<T>.Load(t.Dy + c);
-            var b = VectorMath<T>.Load(t.Dy + channels + c);
-            var d = VectorMath<T>.Load(t.Dy + 2 * channels + c);
-            var e = VectorMath<T>.Load(t.Dy + 3 * channels + c);
+            var dh = TLanes.Load(t.Dh + c);
+            var a = TLanes.Load(t.Dy + c);
+            var b = TLanes.Load(t.Dy + channels + c);
+            var d = TLanes.Load(t.Dy + 2 * channels + c);
+            var e = TLanes.Load(t.Dy + 3 * channels + c);
             for (int j = 0; j < 4; j++)
             {
                 T* dxj = t.Dx + j * channels + c;
-                var acc = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(t.X + j * channels + c), s, VectorMath<T>.Load(dxj));
-                acc = VectorMath<T>.MultiplyAdd(dh, new Vector<T>(t.W[j]), acc);
-                acc = VectorMath<T>.MultiplyAdd(a, new Vector<T>(m[j]), acc);
-                acc = VectorMath<T>.MultiplyAdd(b, new Vector<T>(m[4 + j]), acc);
-                acc = VectorMath<T>.MultiplyAdd(d, new Vector<T>(m[8 + j]), acc);
-                acc = VectorMath<T>.MultiplyAdd(e, new Vector<T>(m[12 + j]), acc);
-                VectorMath<T>.Store(dxj, acc);
+                var acc = TLanes.MultiplyAdd(TLanes.Load(t.X + j * channels + c), s, TLanes.Load(dxj));
+                acc = TLanes.MultiplyAdd(dh, TLanes.Broadcast(t.W[j]), acc);
+                acc = TLanes.MultiplyAdd(a, TLanes.Broadcast(m[j]), acc);
+                acc = TLanes.MultiplyAdd(b, TLanes.Broadcast(m[4 + j]), acc);
+                acc = TLanes.MultiplyAdd(d, TLanes.Broadcast(m[8 + j]), acc);
+                acc = TLanes.MultiplyAdd(e, TLanes.Broadcast(m[12 + j]), acc);
+                TLanes.Store(dxj, acc);
             }
         }
         for (; c < channels; c++)

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.InteropServices;
 
 namespace Mhc.Runtime.Kernels;
@@ -41,7 +42,7 @@ internal static unsafe class MixBackwardKernel<T> where T : unmanaged, IFloating
         var shape = o.Shape;
         int m = shape.Projections, n = shape.N, nn = n * n, width = shape.Width;
         long work = (4L * m + 2L * n + nn + 8) * width + nn * (14L * mixing.Iterations + 8);
-        var chunks = TokenChunks.Plan(shape.Tokens, work, ProjectionTile<T, VectorLanes<T>>.Tokens, chunksPerCore: 1);
+        var chunks = TokenChunks.Plan(shape.Tokens, work, ProjectionTile<T, VectorLanes<T>, Vector<T>>.Tokens, chunksPerCore: 1);
         using var products = new InputGradientKernel<T>.Products(o.Phi, width, m, chunks.Count);
         using var chainPartials = new CoefficientsKernel<T>.ChainPartials(m, chunks.Count);
         int block = BlockTokens(shape);
@@ -122,8 +123,16 @@ internal static unsafe class MixBackwardKernel<T> where T : unmanaged, IFloating
         if (n == 4 && dy != null)
         {
             // Two rows of dy at a time: ten accumulators (twelve with dh's) and seven loaded vectors stay in registers.
-            Reductions4(x, dy, dh, dMix, dPre, channels);
-            Reductions4(x, dy + 2 * channels, null, dMix + 8, null, channels);
+            if (ProjectionLanes<T>.Wide)
+            {
+                Reductions4<Lanes512<T>, Vector512<T>>(x, dy, dh, dMix, dPre, channels);
+                Reductions4<Lanes512<T>, Vector512<T>>(x, dy + 2 * channels, null, dMix + 8, null, channels);
+            }
+            else
+            {
+                Reductions4<VectorLanes<T>, Vector<T>>(x, dy, dh, dMix, dPre, channels);
+                Reductions4<VectorLanes<T>, Vector<T>>(x, dy + 2 * channels, null, dMix + 8, null, channels);
+            }
         }
         else
         {
@@ -137,44 +146,44 @@ internal static unsafe class MixBackwardKernel<T> where T : unmanaged, IFloating
 
     /// <summary>n = 4: rows u = dy[0], w = dy[1] of ∂M (eight dot products with x's four rows) and, given dh, ∂H_pre's four.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Reductions4(T* x, T* u, T* dh, T* dMix, T* dPre, int channels)
+    private static void Reductions4<TLanes, TVector>(T* x, T* u, T* dh, T* dMix, T* dPre, int channels) where TLanes : struct, ILanes<TVector, T> where TVector : struct
     {
         T* w = u + channels;
         T* x1 = x + channels, x2 = x + 2 * channels, x3 = x + 3 * channels;
-        Vector<T> u0 = default, u1 = default, u2 = default, u3 = default, w0 = default, w1 = default, w2 = default, w3 = default;
-        Vector<T> h0 = default, h1 = default, h2 = default, h3 = default;
-        int c = 0;
-        for (; c <= channels - Width; c += Width)
+        TVector u0 = TLanes.Zero, u1 = TLanes.Zero, u2 = TLanes.Zero, u3 = TLanes.Zero, w0 = TLanes.Zero, w1 = TLanes.Zero, w2 = TLanes.Zero, w3 = TLanes.Zero;
+        TVector h0 = TLanes.Zero, h1 = TLanes.Zero, h2 = TLanes.Zero, h3 = TLanes.Zero;
+        int c = 0, lanes = TLanes.Count;
+        for (; c <= channels - lanes; c += lanes)
         {
-            var a = VectorMath<T>.Load(u + c);
-            var b = VectorMath<T>.Load(w + c);
-            var v0 = VectorMath<T>.Load(x + c);
-            var v1 = VectorMath<T>.Load(x1 + c);
-            var v2 = VectorMath<T>.Load(x2 + c);
-            var v3 = VectorMath<T>.Load(x3 + c);
-            u0 = VectorMath<T>.MultiplyAdd(a, v0, u0);
-            u1 = VectorMath<T>.MultiplyAdd(a, v1, u1);
-            u2 = VectorMath<T>.MultiplyAdd(a, v2, u2);
-            u3 = VectorMath<T>.MultiplyAdd(a, v3, u3);
-            w0 = VectorMath<T>.MultiplyAdd(b, v0, w0);
-            w1 = VectorMath<T>.MultiplyAdd(b, v1, w1);
-            w2 = VectorMath<T>.MultiplyAdd(b, v2, w2);
-            w3 = VectorMath<T>.MultiplyAdd(b, v3, w3);
+            var a = TLanes.Load(u + c);
+            var b = TLanes.Load(w + c);
+            var v0 = TLanes.Load(x + c);
+            var v1 = TLanes.Load(x1 + c);
+            var v2 = TLanes.Load(x2 + c);
+            var v3 = TLanes.Load(x3 + c);
+            u0 = TLanes.MultiplyAdd(a, v0, u0);
+            u1 = TLanes.MultiplyAdd(a, v1, u1);
+            u2 = TLanes.MultiplyAdd(a, v2, u2);
+            u3 = TLanes.MultiplyAdd(a, v3, u3);
+            w0 = TLanes.MultiplyAdd(b, v0, w0);
+            w1 = TLanes.MultiplyAdd(b, v1, w1);
+            w2 = TLanes.MultiplyAdd(b, v2, w2);
+            w3 = TLanes.MultiplyAdd(b, v3, w3);
             if (dh != null)
             {
-                var g = VectorMath<T>.Load(dh + c);
-                h0 = VectorMath<T>.MultiplyAdd(g, v0, h0);
-                h1 = VectorMath<T>.MultiplyAdd(g, v1, h1);
-                h2 = VectorMath<T>.MultiplyAdd(g, v2, h2);
-                h3 = VectorMath<T>.MultiplyAdd(g, v3, h3);
+                var g = TLanes.Load(dh + c);
+                h0 = TLanes.MultiplyAdd(g, v0, h0);
+                h1 = TLanes.MultiplyAdd(g, v1, h1);
+                h2 = TLanes.MultiplyAdd(g, v2, h2);
+                h3 = TLanes.MultiplyAdd(g, v3, h3);
             }
         }
         T* dw = dMix + 4;
-        dMix[0] = Vector.Sum(u0); dMix[1] = Vector.Sum(u1); dMix[2] = Vector.Sum(u2); dMix[3] = Vector.Sum(u3);
-        dw[0] = Vector.Sum(w0); dw[1] = Vector.Sum(w1); dw[2] = Vector.Sum(w2); dw[3] = Vector.Sum(w3);
+        dMix[0] = TLanes.Sum(u0); dMix[1] = TLanes.Sum(u1); dMix[2] = TLanes.Sum(u2); dMix[3] = TLanes.Sum(u3);
+        dw[0] = TLanes.Sum(w0); dw[1] = TLanes.Sum(w1); dw[2] = TLanes.Sum(w2); dw[3] = TLanes.Sum(w3);
         if (dh != null)
         {
-            dPre[0] = Vector.Sum(h0); dPre[1] = Vector.Sum(h1); dPre[2] = Vector.Sum(h2); dPre[3] = Vector.Sum(h3);
+            dPre[0] = TLanes.Sum(h0); dPre[1] = TLanes.Sum(h1); dPre[2] = TLanes.Sum(h2); dPre[3] = TLanes.Sum(h3);
         }
         for (; c < channels; c++)
         {

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 
 namespace Mhc.Runtime.Kernels;
 
-/// <summary>Which lanes the products with φ run on (<see cref="ProjectionTile{T, TLanes}"/>), for every kernel that has them.</summary>
+/// <summary>Which lanes the products with φ run on (<see cref="ProjectionTile{T, TLanes, TVector}"/>), for every kernel that has them.</summary>
 internal static class ProjectionLanes<T> where T : unmanaged
 {
     /// <summary>
@@ -22,9 +22,9 @@ internal static class ProjectionLanes<T> where T : unmanaged
 /// (<see cref="InputGradientKernel{T}"/>): separate BLAS calls read x again and write dv out and back.
 /// φᵀ and ∂φᵀ are [m, ld] with a padded leading dimension ld (<see cref="PaddedWidth"/>).
 /// </summary>
-internal static unsafe class ProjectionTile<T, TLanes>
+internal static unsafe class ProjectionTile<T, TLanes, TVector>
     where T : unmanaged, IFloatingPointIeee754<T>
-    where TLanes : struct, ILanes<TLanes, T>
+    where TLanes : struct, ILanes<TVector, T> where TVector : struct
 {
     /// <summary>Tokens per tile: eight products and eight partial ∂φ terms in flight fill the registers without spilling.</summary>
     public const int Tokens = 8;
@@ -46,7 +46,7 @@ internal static unsafe class ProjectionTile<T, TLanes>
             var x5 = TLanes.Load(xj + 5L * width);
             var x6 = TLanes.Load(xj + 6L * width);
             var x7 = TLanes.Load(xj + 7L * width);
-            TLanes a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero, a4 = TLanes.Zero, a5 = TLanes.Zero, a6 = TLanes.Zero, a7 = TLanes.Zero;
+            TVector a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero, a4 = TLanes.Zero, a5 = TLanes.Zero, a6 = TLanes.Zero, a7 = TLanes.Zero;
             for (int k = 0; k < m; k++)
             {
                 var p = TLanes.Load(phiT + k * ld + j);
@@ -92,6 +92,149 @@ internal static unsafe class ProjectionTile<T, TLanes>
             ScalarTail(x + (long)t * width, g + t * m, phiT, gradPhiT, ld, dv + (long)t * width, m, j, width);
     }
 
+    /// <summary>
+    /// Projections at which <see cref="Input"/> and <see cref="GradPhi24"/> replace <see cref="Backward"/>: n = 4's 24, on
+    /// lanes of 64 bytes, whose 32 registers hold a column of ∂φᵀ's 24 rows with room to spare.
+    /// </summary>
+    public static bool SplitsProducts(int m) => m == 24 && TLanes.Count * sizeof(T) == 64;
+
+    /// <summary>
+    /// Columns of φᵀ whose m rows fill half of L1 (24 KiB), a multiple of the lanes: <see cref="Input"/> over that many
+    /// columns at a time reads its φᵀ from L1 for every tile of tokens, where the whole φᵀ (96 KiB at nC = 1024) would
+    /// come from L2 each time.
+    /// </summary>
+    public static int ColumnsInL1(int m) => Math.Max(1, (24 << 10) / (m * sizeof(T)) / TLanes.Count) * TLanes.Count;
+
+    /// <summary>Eight tokens' dv[t,:] = Σ_k g[t,k]·φᵀ[k,:] alone (<see cref="Backward"/>'s first product, same order of sums), over <paramref name="width"/>
+    /// columns of rows <paramref name="stride"/> apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Input(T* g, T* phiT, long ld, T* dv, int m, int width, long stride)
+    {
+        int lanes = TLanes.Count, j = 0;
+        T* g1 = g + m, g2 = g + 2 * m, g3 = g + 3 * m, g4 = g + 4 * m, g5 = g + 5 * m, g6 = g + 6 * m, g7 = g + 7 * m;
+        for (; j <= width - lanes; j += lanes)
+        {
+            TVector a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero, a4 = TLanes.Zero, a5 = TLanes.Zero, a6 = TLanes.Zero, a7 = TLanes.Zero;
+            T* column = phiT + j;
+            for (int k = 0; k < m; k++, column += ld)
+            {
+                var p = TLanes.Load(column);
+                a0 = TLanes.MultiplyAdd(p, TLanes.Broadcast(g[k]), a0);
+                a1 = TLanes.MultiplyAdd(p, TLanes.Broadcast(g1[k]), a1);
+                a2 = TLanes.MultiplyAdd(p, TLanes.Broadcast(g2[k]), a2);
+                a3 = TLanes.MultiplyAdd(p, TLanes.Broadcast(g3[k]), a3);
+                a4 = TLanes.MultiplyAdd(p, TLanes.Broadcast(g4[k]), a4);
+                a5 = TLanes.MultiplyAdd(p, TLanes.Broadcast(g5[k]), a5);
+                a6 = TLanes.MultiplyAdd(p, TLanes.Broadcast(g6[k]), a6);
+                a7 = TLanes.MultiplyAdd(p, TLanes.Broadcast(g7[k]), a7);
+            }
+            T* dvj = dv + j;
+            TLanes.Store(dvj, a0);
+            TLanes.Store(dvj + stride, a1);
+            TLanes.Store(dvj + 2 * stride, a2);
+            TLanes.Store(dvj + 3 * stride, a3);
+            TLanes.Store(dvj + 4 * stride, a4);
+            TLanes.Store(dvj + 5 * stride, a5);
+            TLanes.Store(dvj + 6 * stride, a6);
+            TLanes.Store(dvj + 7 * stride, a7);
+        }
+        for (int t = 0; t < Tokens; t++)
+            InputTail(g + t * m, phiT, ld, dv + t * stride, m, j, width);
+    }
+
+    /// <summary>One token's dv alone, for the tokens after a block's last full tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void InputOne(T* g, T* phiT, long ld, T* dv, int m, int width)
+    {
+        int lanes = TLanes.Count, j = 0;
+        for (; j <= width - lanes; j += lanes)
+        {
+            TVector a = TLanes.Zero;
+            for (int k = 0; k < m; k++)
+                a = TLanes.MultiplyAdd(TLanes.Load(phiT + k * ld + j), TLanes.Broadcast(g[k]), a);
+            TLanes.Store(dv + j, a);
+        }
+        InputTail(g, phiT, ld, dv, m, j, width);
+    }
+
+    private static void InputTail(T* g, T* phiT, long ld, T* dv, int m, int from, int width)
+    {
+        for (int j = from; j < width; j++)
+        {
+            T a = T.Zero;
+            for (int k = 0; k < m; k++)
+                a += g[k] * phiT[k * ld + j];
+            dv[j] = a;
+        }
+    }
+
+    /// <summary>
+    /// ∂φᵀ[k,:] += Σ_t g[t,k]·x[t,:] over <paramref name="count"/> tokens, m = 24 (<see cref="SplitsProducts"/>): a column of
+    /// lanes of all 24 rows stays in registers while the tokens stream past, one load of x and 24 multiply-adds with
+    /// broadcast g each, so ∂φᵀ is read and written once per column and block rather than once per row and tile of eight
+    /// (<see cref="Backward"/> reads φᵀ and ∂φᵀ, together twice L1's size, from L2 for every sixteen multiply-adds). x's
+    /// block should be in cache: the columns walk it a row apart.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void GradPhi24(T* x, T* g, T* gradPhiT, long ld, long count, int width)
+    {
+        const int m = 24;
+        int lanes = TLanes.Count, j = 0;
+        for (; j <= width - lanes; j += lanes)
+        {
+            T* d = gradPhiT + j;
+            var c0 = TLanes.Load(d); var c1 = TLanes.Load(d + ld); var c2 = TLanes.Load(d + 2 * ld); var c3 = TLanes.Load(d + 3 * ld);
+            var c4 = TLanes.Load(d + 4 * ld); var c5 = TLanes.Load(d + 5 * ld); var c6 = TLanes.Load(d + 6 * ld); var c7 = TLanes.Load(d + 7 * ld);
+            var c8 = TLanes.Load(d + 8 * ld); var c9 = TLanes.Load(d + 9 * ld); var c10 = TLanes.Load(d + 10 * ld); var c11 = TLanes.Load(d + 11 * ld);
+            var c12 = TLanes.Load(d + 12 * ld); var c13 = TLanes.Load(d + 13 * ld); var c14 = TLanes.Load(d + 14 * ld); var c15 = TLanes.Load(d + 15 * ld);
+            var c16 = TLanes.Load(d + 16 * ld); var c17 = TLanes.Load(d + 17 * ld); var c18 = TLanes.Load(d + 18 * ld); var c19 = TLanes.Load(d + 19 * ld);
+            var c20 = TLanes.Load(d + 20 * ld); var c21 = TLanes.Load(d + 21 * ld); var c22 = TLanes.Load(d + 22 * ld); var c23 = TLanes.Load(d + 23 * ld);
+            T* xt = x + j, gt = g;
+            for (long t = 0; t < count; t++, xt += width, gt += m)
+            {
+                var v = TLanes.Load(xt);
+                c0 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[0]), c0);
+                c1 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[1]), c1);
+                c2 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[2]), c2);
+                c3 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[3]), c3);
+                c4 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[4]), c4);
+                c5 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[5]), c5);
+                c6 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[6]), c6);
+                c7 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[7]), c7);
+                c8 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[8]), c8);
+                c9 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[9]), c9);
+                c10 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[10]), c10);
+                c11 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[11]), c11);
+                c12 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[12]), c12);
+                c13 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[13]), c13);
+                c14 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[14]), c14);
+                c15 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[15]), c15);
+                c16 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[16]), c16);
+                c17 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[17]), c17);
+                c18 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[18]), c18);
+                c19 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[19]), c19);
+                c20 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[20]), c20);
+                c21 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[21]), c21);
+                c22 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[22]), c22);
+                c23 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[23]), c23);
+            }
+            TLanes.Store(d, c0); TLanes.Store(d + ld, c1); TLanes.Store(d + 2 * ld, c2); TLanes.Store(d + 3 * ld, c3);
+            TLanes.Store(d + 4 * ld, c4); TLanes.Store(d + 5 * ld, c5); TLanes.Store(d + 6 * ld, c6); TLanes.Store(d + 7 * ld, c7);
+            TLanes.Store(d + 8 * ld, c8); TLanes.Store(d + 9 * ld, c9); TLanes.Store(d + 10 * ld, c10); TLanes.Store(d + 11 * ld, c11);
+            TLanes.Store(d + 12 * ld, c12); TLanes.Store(d + 13 * ld, c13); TLanes.Store(d + 14 * ld, c14); TLanes.Store(d + 15 * ld, c15);
+            TLanes.Store(d + 16 * ld, c16); TLanes.Store(d + 17 * ld, c17); TLanes.Store(d + 18 * ld, c18); TLanes.Store(d + 19 * ld, c19);
+            TLanes.Store(d + 20 * ld, c20); TLanes.Store(d + 21 * ld, c21); TLanes.Store(d + 22 * ld, c22); TLanes.Store(d + 23 * ld, c23);
+        }
+        for (; j < width; j++)
+            for (int k = 0; k < m; k++)
+            {
+                T sum = gradPhiT[k * ld + j];
+                for (long t = 0; t < count; t++)
+                    sum += g[t * m + k] * x[t * width + j];
+                gradPhiT[k * ld + j] = sum;
+            }
+    }
+
     /// <summary>One token, for the tokens after a chunk's last full tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardOne(T* x, T* g, T* phiT, T* gradPhiT, long ld, T* dv, int m, int width)
@@ -100,7 +243,7 @@ internal static unsafe class ProjectionTile<T, TLanes>
         for (; j <= width - lanes; j += lanes)
         {
             var xj = TLanes.Load(x + j);
-            TLanes a = TLanes.Zero;
+            TVector a = TLanes.Zero;
             for (int k = 0; k < m; k++)
             {
                 var b = TLanes.Broadcast(g[k]);

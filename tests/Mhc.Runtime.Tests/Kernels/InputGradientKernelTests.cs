@@ -8,7 +8,8 @@ namespace Mhc.Runtime.Tests.Kernels;
 /// The one pass for ∂x and ∂φ (<see cref="InputGradientKernel{T}"/>) against the same sums from libtorch's ops:
 /// ∂x = gq·φᵀ + scale·x + H_pre ⊗ dh + Mᵀ·dy and ∂φ = vᵀ·gq, on both lane widths, with every term and with the
 /// coefficients op's terms alone, at token counts around the tile of eight (whole tiles, a tile and a remainder, a
-/// remainder alone) and widths that leave a scalar tail, in one chunk and split over many (∂φ's partial per chunk).
+/// remainder alone), widths that leave a scalar tail and widths over the split products' column range (n = 4 on 512-bit
+/// lanes), in one chunk and split over many (∂φ's partial per chunk).
 /// </summary>
 public sealed class InputGradientKernelTests : IDisposable
 {
@@ -28,6 +29,10 @@ public sealed class InputGradientKernelTests : IDisposable
             foreach (long tokens in new long[] { 1, 7, 8, 17, 501 })
                 data.Add(wide, 4, tokens, 19, tokens == 501);
             data.Add(wide, 4, 64, 32, false);
+            // nC = 148 > 128, the float64 columns of φᵀ in half of L1: two column ranges, the second with a tail;
+            // 203 tokens: three whole blocks of 64 and one of 11 (a tile and three single tokens).
+            data.Add(wide, 4, 203, 37, false);
+            data.Add(wide, 4, 203, 37, true);
             data.Add(wide, 2, 33, 19, true);
             data.Add(wide, 3, 40, 16, true);
         }
@@ -56,6 +61,8 @@ public sealed class InputGradientKernelTests : IDisposable
         ProjectionLanes<float>.Wide = wide;
         TokenChunks.MinOperationsPerChunk = 1;
         new PassOperands(4, 203, 40, ScalarType.Float32, seed: 5).AgreeWithLibtorch(withPreMix: true, withMerge: true, 1e-5);
+        // nC = 284 > 256, the float32 columns in half of L1.
+        new PassOperands(4, 131, 71, ScalarType.Float32, seed: 6).AgreeWithLibtorch(withPreMix: true, withMerge: true, 1e-5);
     }
 
     /// <summary>Random operands of one pass, and the sums it must make.</summary>
