@@ -39,10 +39,64 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     public static void Compute(CoefficientsShape shape, T* x, T* phi, T* projections, T* bias, T* alpha, CoefficientsForm<T> form,
         T* pre, T* post, T* res, T* stats, T* input = null)
     {
-        if (projections == null)
-            ForwardRowMajor(shape, x, phi, bias, alpha, form, pre, post, res, stats, input);
-        else
+        if (projections != null)
             FromProjections(shape, x, projections, bias, alpha, form, pre, post, res, stats, input);
+        else if (ProjectsInTiles(shape))
+            ForwardTiled(shape, x, phi, bias, alpha, form, pre, post, res, stats, input);
+        else
+            ForwardRowMajor(shape, x, phi, bias, alpha, form, pre, post, res, stats, input);
+    }
+
+    /// <summary>
+    /// Whether <see cref="Compute"/> makes v·φ itself in tiles (<see cref="ProjectionRows"/>: n = 4, float32, 512-bit
+    /// lanes, from a tile's tokens up), so that the caller passes no projections.
+    /// </summary>
+    public static bool ProjectsInTiles(CoefficientsShape shape)
+        => typeof(T) == typeof(float) && shape.Tokens >= ProjectionRows.Tokens && ProjectionRows.Applies(shape.Projections, shape.Width);
+
+    /// <summary>
+    /// <see cref="Compute"/> with v·φ from <see cref="ProjectionRows.Tile"/>, a tile of tokens at a time, each tile's
+    /// per-token end right after its product, while the tile's rows of x are in cache: x is read from memory once.
+    /// </summary>
+    private static void ForwardTiled(CoefficientsShape shape, T* x, T* phi, T* bias, T* alpha, CoefficientsForm<T> form,
+        T* pre, T* post, T* res, T* stats, T* input)
+    {
+        int d = shape.Width, stride = shape.StatsPerToken, tile = ProjectionRows.Tokens;
+        var chunks = TokenChunks.Plan(shape.Tokens, 2L * ProjectionRows.Projections * d + (input == null ? 2L : 4L) * d, tile);
+        using var packed = new ScratchArray<float>((long)d * ProjectionRows.Projections);
+        ProjectionRows.Pack((float*)phi, packed.Pointer, d);
+        nint xs = (nint)x, phis = (nint)packed.Pointer, statsAddress = (nint)stats;
+        var outputs = new Outputs(bias, alpha, form, pre, post, res, stats, input);
+        chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
+        {
+            float* xf = (float*)xs, phiF = (float*)phis, statsF = (float*)statsAddress;
+            long token = start;
+            for (; token + tile <= end; token += tile)
+            {
+                ProjectionRows.Tile(xf + token * d, phiF, statsF + token * stride, stride, d);
+                for (int t = 0; t < tile; t++)
+                    outputs.Finish(shape, (T*)xs, token + t);
+            }
+            if (token < end)
+                TailTile(shape, xf, phiF, statsF, token, end, outputs, (T*)xs);
+        });
+    }
+
+    /// <summary>A chunk's last tokens, fewer than a tile: their rows copied into a zeroed tile, the products copied back.</summary>
+    private static void TailTile(CoefficientsShape shape, float* x, float* packed, float* stats, long start, long end, Outputs outputs, T* xt)
+    {
+        int d = shape.Width, m = shape.Projections, tile = ProjectionRows.Tokens;
+        using var scratch = new ScratchArray<float>((long)tile * (d + m));
+        scratch.Clear(0, scratch.Length);
+        float* rows = scratch.Pointer, q = rows + (long)tile * d;
+        long count = end - start;
+        new ReadOnlySpan<float>(x + start * d, checked((int)(count * d))).CopyTo(new Span<float>(rows, checked((int)(count * d))));
+        ProjectionRows.Tile(rows, packed, q, m, d);
+        for (long t = 0; t < count; t++)
+        {
+            new ReadOnlySpan<float>(q + t * m, m).CopyTo(new Span<float>(stats + (start + t) * shape.StatsPerToken, m));
+            outputs.Finish(shape, xt, start + t);
+        }
     }
 
     /// <summary><see cref="Compute"/> from the projections v·φ [tokens, m] already made.</summary>
@@ -128,8 +182,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
             T statistic = form.Statistic(VectorMath<T>.Dot(v, v, d) * (T.One / T.CreateTruncating(d)));
             T* p = stats + token * shape.StatsPerToken;
             T invR = T.One / form.Divisor(statistic);
-            for (int k = 0; k < m; k++)
-                p[k] *= invR;
+            VectorMath<T>.Scale(p, invR, p, m);
             p[m] = statistic;
 
             T* preRow = pre + token * n;
@@ -138,11 +191,16 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
             T* sigmoids = p + m + 1;
             for (int i = 0; i < n; i++)
             {
-                T sPre = VectorMath<T>.Sigmoid(alpha[0] * p[i] + bias[i]), sPost = VectorMath<T>.Sigmoid(alpha[1] * p[n + i] + bias[n + i]);
-                sigmoids[i] = sPre;
-                sigmoids[n + i] = sPost;
-                preRow[i] = sPre + form.PreOffset;
-                postRow[i] = T.CreateTruncating(2) * sPost;
+                sigmoids[i] = alpha[0] * p[i] + bias[i];
+                sigmoids[n + i] = alpha[1] * p[n + i] + bias[n + i];
+            }
+            // The 2n sigmoids at once (at n = 4 one vector): one at a time, their exponentials were most of a token's
+            // scalar work here.
+            VectorMath<T>.Sigmoids(sigmoids, 2 * n);
+            for (int i = 0; i < n; i++)
+            {
+                preRow[i] = sigmoids[i] + form.PreOffset;
+                postRow[i] = T.CreateTruncating(2) * sigmoids[n + i];
             }
             for (int e = 0; e < n * n; e++)
                 resRow[e] = alpha[2] * p[2 * n + e] + bias[2 * n + e];

@@ -72,7 +72,8 @@ internal sealed class CoefficientsFunction : MultiTensorFunction<CoefficientsFun
     internal static Tensor? Projections(Tensor x, Tensor phi)
     {
         var shape = ShapeOf(x);
-        if (shape.Tokens < CoefficientsKernel<float>.RowMajorTokens)
+        if (shape.Tokens < CoefficientsKernel<float>.RowMajorTokens
+            || (x.dtype == ScalarType.Float32 && CoefficientsKernel<float>.ProjectsInTiles(shape)))
             return null;
         using var v = Rows(x);
         return v.mm(phi);
