@@ -105,13 +105,45 @@ internal static unsafe class ProjectionTile<T, TLanes, TVector>
     /// </summary>
     public static int ColumnsInL1(int m) => Math.Max(1, (24 << 10) / (m * sizeof(T)) / TLanes.Count) * TLanes.Count;
 
-    /// <summary>Eight tokens' dv[t,:] = Σ_k g[t,k]·φᵀ[k,:] alone (<see cref="Backward"/>'s first product, same order of sums), over <paramref name="width"/>
-    /// columns of rows <paramref name="stride"/> apart.</summary>
+    /// <summary>
+    /// Eight tokens' dv[t,:] = Σ_k g[t,k]·φᵀ[k,:] alone (<see cref="Backward"/>'s first product, same order of sums), over
+    /// <paramref name="width"/> columns of rows <paramref name="stride"/> apart: two vectors of columns at a time, so that
+    /// sixteen sums are in flight and each broadcast g[t,k] serves two multiply-adds (one vector at a time, the loads of φᵀ
+    /// and the broadcasts outnumbered the multiply-adds); then one vector, then single columns.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Input(T* g, T* phiT, long ld, T* dv, int m, int width, long stride)
     {
         int lanes = TLanes.Count, j = 0;
         T* g1 = g + m, g2 = g + 2 * m, g3 = g + 3 * m, g4 = g + 4 * m, g5 = g + 5 * m, g6 = g + 6 * m, g7 = g + 7 * m;
+        for (; j <= width - 2 * lanes; j += 2 * lanes)
+        {
+            TVector a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero, a4 = TLanes.Zero, a5 = TLanes.Zero, a6 = TLanes.Zero, a7 = TLanes.Zero;
+            TVector b0 = TLanes.Zero, b1 = TLanes.Zero, b2 = TLanes.Zero, b3 = TLanes.Zero, b4 = TLanes.Zero, b5 = TLanes.Zero, b6 = TLanes.Zero, b7 = TLanes.Zero;
+            T* column = phiT + j;
+            for (int k = 0; k < m; k++, column += ld)
+            {
+                var p = TLanes.Load(column);
+                var q = TLanes.Load(column + lanes);
+                var s = TLanes.Broadcast(g[k]); a0 = TLanes.MultiplyAdd(p, s, a0); b0 = TLanes.MultiplyAdd(q, s, b0);
+                s = TLanes.Broadcast(g1[k]); a1 = TLanes.MultiplyAdd(p, s, a1); b1 = TLanes.MultiplyAdd(q, s, b1);
+                s = TLanes.Broadcast(g2[k]); a2 = TLanes.MultiplyAdd(p, s, a2); b2 = TLanes.MultiplyAdd(q, s, b2);
+                s = TLanes.Broadcast(g3[k]); a3 = TLanes.MultiplyAdd(p, s, a3); b3 = TLanes.MultiplyAdd(q, s, b3);
+                s = TLanes.Broadcast(g4[k]); a4 = TLanes.MultiplyAdd(p, s, a4); b4 = TLanes.MultiplyAdd(q, s, b4);
+                s = TLanes.Broadcast(g5[k]); a5 = TLanes.MultiplyAdd(p, s, a5); b5 = TLanes.MultiplyAdd(q, s, b5);
+                s = TLanes.Broadcast(g6[k]); a6 = TLanes.MultiplyAdd(p, s, a6); b6 = TLanes.MultiplyAdd(q, s, b6);
+                s = TLanes.Broadcast(g7[k]); a7 = TLanes.MultiplyAdd(p, s, a7); b7 = TLanes.MultiplyAdd(q, s, b7);
+            }
+            T* dvj = dv + j;
+            TLanes.Store(dvj, a0); TLanes.Store(dvj + lanes, b0);
+            TLanes.Store(dvj + stride, a1); TLanes.Store(dvj + stride + lanes, b1);
+            TLanes.Store(dvj + 2 * stride, a2); TLanes.Store(dvj + 2 * stride + lanes, b2);
+            TLanes.Store(dvj + 3 * stride, a3); TLanes.Store(dvj + 3 * stride + lanes, b3);
+            TLanes.Store(dvj + 4 * stride, a4); TLanes.Store(dvj + 4 * stride + lanes, b4);
+            TLanes.Store(dvj + 5 * stride, a5); TLanes.Store(dvj + 5 * stride + lanes, b5);
+            TLanes.Store(dvj + 6 * stride, a6); TLanes.Store(dvj + 6 * stride + lanes, b6);
+            TLanes.Store(dvj + 7 * stride, a7); TLanes.Store(dvj + 7 * stride + lanes, b7);
+        }
         for (; j <= width - lanes; j += lanes)
         {
             TVector a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero, a4 = TLanes.Zero, a5 = TLanes.Zero, a6 = TLanes.Zero, a7 = TLanes.Zero;
