@@ -30,6 +30,9 @@ internal static class DeviceCheck
         catch (Exception e) when (e is InvalidOperationException or DllNotFoundException or ILGPU.Runtime.Cuda.CudaException)
         {
             output.WriteLine($"error: {e.Message}");
+            // A driver error here is unexpected where a device was found: where it came from helps more than its text.
+            if (e is ILGPU.Runtime.Cuda.CudaException)
+                output.WriteLine(e.StackTrace);
             return CheckOptions.NoDeviceExit;
         }
         using (device)

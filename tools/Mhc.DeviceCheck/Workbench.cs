@@ -15,6 +15,11 @@ namespace Mhc.DeviceCheck;
 internal sealed class Workbench : IDisposable
 {
     private readonly List<MemoryBuffer> _buffers = [];
+
+    // ILGPU's copies check a view against its buffer's length, which a view through the address origin (a
+    // one-element buffer) never passes: so each buffer's own view is kept for copies, keyed by the address view
+    // (a view compares by buffer, index and length).
+    private readonly Dictionary<ArrayView<float>, ArrayView<float>> _own = [];
     private readonly MemoryBuffer? _origin;
 
     private Workbench(Accelerator accelerator, MemoryBuffer? origin)
@@ -44,7 +49,7 @@ internal sealed class Workbench : IDisposable
     public ArrayView<float> Upload(float[] data)
     {
         var view = Allocate(data.Length);
-        view.CopyFromCPU(Accelerator.DefaultStream, data);
+        Own(view).CopyFromCPU(Accelerator.DefaultStream, data);
         return view;
     }
 
@@ -52,7 +57,7 @@ internal sealed class Workbench : IDisposable
     public ArrayView<float> Zeros(long length)
     {
         var view = Allocate(length);
-        view.MemSetToZero(Accelerator.DefaultStream);
+        Own(view).MemSetToZero(Accelerator.DefaultStream);
         return view;
     }
 
@@ -60,10 +65,14 @@ internal sealed class Workbench : IDisposable
     {
         Accelerator.DefaultStream.Synchronize();
         var data = new float[view.Length];
-        view.CopyToCPU(Accelerator.DefaultStream, data);
+        Own(view).CopyToCPU(Accelerator.DefaultStream, data);
         Accelerator.DefaultStream.Synchronize();
         return data;
     }
+
+    /// <summary>Copies one of this workbench's buffers into another of the same length.</summary>
+    public void Copy(ArrayView<float> source, ArrayView<float> target) =>
+        Own(source).CopyTo(Accelerator.DefaultStream, Own(target));
 
     public void Synchronize() => Accelerator.DefaultStream.Synchronize();
 
@@ -73,16 +82,22 @@ internal sealed class Workbench : IDisposable
         Synchronize();
         foreach (var buffer in _buffers) buffer.Dispose();
         _buffers.Clear();
+        _own.Clear();
     }
 
     private ArrayView<float> Allocate(long length)
     {
         var raw = Accelerator.AllocateRaw(Math.Max(length, 1), sizeof(float));
         _buffers.Add(raw);
-        return _origin is null
-            ? new ArrayView<float>(raw, 0, length)
-            : DeviceTensorViews.At(_origin, raw.NativePtr.ToInt64(), length);
+        var own = new ArrayView<float>(raw, 0, length);
+        if (_origin is null)
+            return own;
+        var view = DeviceTensorViews.At(_origin, raw.NativePtr.ToInt64(), length);
+        _own.Add(view, own);
+        return view;
     }
+
+    private ArrayView<float> Own(ArrayView<float> view) => _origin is null ? view : _own[view];
 
     public void Dispose() => Release();
 }

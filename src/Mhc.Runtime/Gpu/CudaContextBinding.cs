@@ -20,6 +20,9 @@ internal static class CudaContextBinding
     [DllImport("libcuda.so.1", EntryPoint = "cuDevicePrimaryCtxRetain")]
     private static extern int RetainPrimaryContext(out IntPtr context, int device);
 
+    [DllImport("libcuda.so.1", EntryPoint = "cuCtxSetCurrent")]
+    private static extern int SetCurrentContext(IntPtr context);
+
     /// <summary>Creates the accelerator for a device, bound to the device's primary context.</summary>
     public static CudaAccelerator CreateOnPrimaryContext(Context context, int deviceIndex)
     {
@@ -29,8 +32,13 @@ internal static class CudaContextBinding
         var nativePtr = typeof(Accelerator).GetProperty(nameof(Accelerator.NativePtr))?.GetSetMethod(nonPublic: true)
             ?? throw new NotSupportedException("This ILGPU version has no settable Accelerator.NativePtr; the CUDA binding is written for ILGPU 1.5.3.");
         nativePtr.Invoke(accelerator, [primary]);
-        accelerator.Bind();
+        // Made current here rather than through accelerator.Bind(): ILGPU skips Bind on the thread where the
+        // accelerator is already bound (the one that created it), which would leave ILGPU's own context current;
+        // destroying that one then leaves the thread with no context at all. Other threads bind through ILGPU,
+        // which now sets the primary context.
+        Check(SetCurrentContext(primary), "cuCtxSetCurrent");
         Check((int)CudaAPI.CurrentAPI.DestroyContext(own), "cuCtxDestroy");
+        Check(SetCurrentContext(primary), "cuCtxSetCurrent");
         return accelerator;
     }
 

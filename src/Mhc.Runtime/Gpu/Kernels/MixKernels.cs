@@ -14,9 +14,23 @@ internal static class MixKernels
     public static void PreMix(Index1D index, KernelSizes s, ArrayView<float> x, ArrayView<float> pre, ArrayView<float> h)
     {
         long t = index / s.Channels, c = index % s.Channels;
+        long row = t * s.Streams;
         float sum = 0f;
-        for (int i = 0; i < s.Streams; i++)
-            sum += pre[t * s.Streams + i] * x[(t * s.Streams + i) * s.Channels + c];
+        int i = 0;
+        // Four streams' loads issued before any is used: a thread issues in order and stalls at the first use of
+        // a load, so a plain loop would wait for memory once per stream instead of once per four.
+        for (; i + 4 <= s.Streams; i += 4)
+        {
+            float x0 = x[(row + i) * s.Channels + c], x1 = x[(row + i + 1) * s.Channels + c];
+            float x2 = x[(row + i + 2) * s.Channels + c], x3 = x[(row + i + 3) * s.Channels + c];
+            float p0 = pre[row + i], p1 = pre[row + i + 1], p2 = pre[row + i + 2], p3 = pre[row + i + 3];
+            sum += p0 * x0;
+            sum += p1 * x1;
+            sum += p2 * x2;
+            sum += p3 * x3;
+        }
+        for (; i < s.Streams; i++)
+            sum += pre[row + i] * x[(row + i) * s.Channels + c];
         h[index] = sum;
     }
 
@@ -47,6 +61,25 @@ internal static class MixKernels
         int n = s.Streams;
         long t = index / s.Channels, c = index % s.Channels;
         float branch = f[index];
+        if (n == 4)
+        {
+            // The paper's n: the four streams' elements held in registers. In the general loop below each store
+            // may alias x, so x is read again after it, and each output waits for its own round of loads.
+            long row = t * 4;
+            float x0 = x[row * s.Channels + c], x1 = x[(row + 1) * s.Channels + c];
+            float x2 = x[(row + 2) * s.Channels + c], x3 = x[(row + 3) * s.Channels + c];
+            for (int i = 0; i < 4; i++)
+            {
+                long r = (row + i) * 4;
+                float sum = post[row + i] * branch;
+                sum += res[r] * x0;
+                sum += res[r + 1] * x1;
+                sum += res[r + 2] * x2;
+                sum += res[r + 3] * x3;
+                output[(row + i) * s.Channels + c] = sum;
+            }
+            return;
+        }
         for (int i = 0; i < n; i++)
         {
             float sum = post[t * n + i] * branch;
