@@ -186,20 +186,22 @@ internal static class OverheadAttribution
     /// The kernels against what this machine allows (MHC-SPEC §7, as if every pass were fused): the bytes a
     /// connection must move (forward: x for the mix, x and f for the merge, h and the new streams out, 14·C floats a
     /// token; backward: ∂out, x, f and ∂h in, ∂x and ∂f out, 15·C) at the copy bandwidth, plus the coefficients'
-    /// products (one forward, two backward, 2·tokens·nC·m FLOPs each) at the BLAS speed of the model's own GEMM.
+    /// products (one forward, two backward, 2·tokens·nC·m FLOPs each) at the threads' multiply-add peak. (The model's
+    /// GEMM speed, the floor's rate before, is no bound: the forward's tiles run its product faster.)
     /// </summary>
     private static void PrintFloor(GptShape shape, MachineSpeeds speeds, int connections, ProfiledStep mhc, double residual, double plainMhc)
     {
         long tokens = shape.Tokens, c = shape.Width;
         double gemm = 2.0 * tokens * Streams * c * Projections;
-        double forwardFloor = (14 * c * 4.0 * tokens / speeds.CopyBytesPerSecond + gemm / speeds.ModelGemmFlops) * 1000;
-        double backwardFloor = (15 * c * 4.0 * tokens / speeds.CopyBytesPerSecond + 2 * gemm / speeds.ModelGemmFlops) * 1000;
+        double forwardFloor = (14 * c * 4.0 * tokens / speeds.CopyBytesPerSecond + gemm / speeds.PeakFlops) * 1000;
+        double backwardFloor = (15 * c * 4.0 * tokens / speeds.CopyBytesPerSecond + 2 * gemm / speeds.PeakFlops) * 1000;
         var f = mhc.Forward;
         var b = mhc.Backward;
         double forwardKernels = ForwardKernels(f) / connections;
         double backwardKernels = BackwardKernels(b) / connections;
         Console.WriteLine($"  Machine: copy {speeds.CopyBytesPerSecond / 1e9:0.0} GB/s; BLAS {speeds.ModelGemmFlops / 1e9:0.0} GFLOP/s on the MLP's " +
-                          $"[{tokens}×{c}]·[{c}×{4 * c}], {speeds.CoefficientGemmFlops / 1e9:0.0} GFLOP/s on the coefficients' [{tokens}×{Streams * c}]·[{Streams * c}×{Projections}]");
+                          $"[{tokens}×{c}]·[{c}×{4 * c}], {speeds.CoefficientGemmFlops / 1e9:0.0} GFLOP/s on the coefficients' [{tokens}×{Streams * c}]·[{Streams * c}×{Projections}]; " +
+                          $"multiply-add peak {speeds.PeakFlops / 1e9:0.0} GFLOP/s on {get_num_threads()} threads");
         Console.WriteLine($"  Kernels of one connection against the floor: forward {Harness.Ms(forwardKernels)} ms (floor {Harness.Ms(forwardFloor)}, " +
                           $"{Harness.Ratio(forwardKernels / forwardFloor)}), backward {Harness.Ms(backwardKernels)} ms (floor {Harness.Ms(backwardFloor)}, " +
                           $"{Harness.Ratio(backwardKernels / backwardFloor)})");
