@@ -49,9 +49,11 @@ internal static class DeviceCheck
             var s = f.Sizes;
             output.WriteLine($"timings at tokens = {s.Tokens}, n = {s.Streams}, C = {s.Channels}, t = {s.Iterations}, float32, best of 5:");
             output.WriteLine(Invariant($"  copy (device to device)   {f.CopyGBs,9:F1} GB/s"));
-            output.WriteLine(Invariant($"  pre-mix forward           {f.PreMixGBs,9:F1} GB/s  {f.PreMixShare,6:P0} of copy"));
-            output.WriteLine(Invariant($"  merge forward             {f.MergeGBs,9:F1} GB/s  {f.MergeShare,6:P0} of copy"));
-            output.WriteLine(Invariant($"  sinkhorn forward+backward {f.SinkhornMs,9:F3} ms"));
+            foreach (var op in f.Ops)
+                output.WriteLine(op.GBs is { } gbs
+                    ? Invariant($"  {op.Name,-24} {op.Seconds * 1e3,9:F3} ms  {gbs,9:F1} GB/s  {f.Share(op),6:P0} of copy")
+                    : Invariant($"  {op.Name,-24} {op.Seconds * 1e3,9:F3} ms"));
+            output.WriteLine(Invariant($"  one connection, all ops  {f.ConnectionSeconds * 1e3,9:F3} ms"));
             bool passed = outcomes.All(o => o.Passed);
             output.WriteLine(passed ? "all kernel checks passed" : "SOME KERNEL CHECKS FAILED");
             return passed ? CheckOptions.SuccessExit : CheckOptions.CheckFailedExit;

@@ -18,8 +18,11 @@ public class DeviceCheckTests
         Assert.True(exit == CheckOptions.SuccessExit, text);
         foreach (var op in new[] { "coefficients", "sinkhorn", "pre-mix", "merge" })
             Assert.Contains($"ok   {op} forward + backward", text);
-        foreach (var figure in new[] { "copy (device to device)", "pre-mix forward", "merge forward", "sinkhorn forward+backward" })
-            Assert.Contains(figure, text);
+        Assert.Contains("copy (device to device)", text);
+        foreach (var op in new[] { "coefficients", "sinkhorn", "pre-mix", "merge" })
+        foreach (var direction in new[] { "forward", "backward" })
+            Assert.Matches($@"  {op} {direction} +[0-9.]+ ms", text);
+        Assert.Matches(@"  one connection, all ops +[0-9.]+ ms", text);
         Assert.Contains("all kernel checks passed", text);
     }
 }
