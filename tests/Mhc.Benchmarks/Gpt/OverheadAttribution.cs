@@ -187,7 +187,7 @@ internal static class OverheadAttribution
     /// connection must move (forward: x for the mix, x and f for the merge, h and the new streams out, 14·C floats a
     /// token; backward: ∂out, x, f and ∂h in, ∂x and ∂f out, 15·C) at the copy bandwidth, plus the coefficients'
     /// products (one forward, two backward, 2·tokens·nC·m FLOPs each) at the threads' multiply-add peak. (The model's
-    /// GEMM speed, the floor's rate before, is no bound: the forward's tiles run its product faster.)
+    /// GEMM speed is no bound here: the forward's tiles run the coefficients' product faster.)
     /// </summary>
     private static void PrintFloor(GptShape shape, MachineSpeeds speeds, int connections, ProfiledStep mhc, double residual, double plainMhc)
     {
