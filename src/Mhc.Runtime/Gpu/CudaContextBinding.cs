@@ -34,11 +34,11 @@ internal static class CudaContextBinding
         nativePtr.Invoke(accelerator, [primary]);
         // Made current here rather than through accelerator.Bind(): ILGPU skips Bind on the thread where the
         // accelerator is already bound (the one that created it), which would leave ILGPU's own context current;
-        // destroying that one then leaves the thread with no context at all. Other threads bind through ILGPU,
+        // destroying that one then leaves the thread with no context at all. With the primary context current,
+        // destroying ILGPU's leaves this thread's current context alone. Other threads bind through ILGPU,
         // which now sets the primary context.
         Check(SetCurrentContext(primary), "cuCtxSetCurrent");
         Check((int)CudaAPI.CurrentAPI.DestroyContext(own), "cuCtxDestroy");
-        Check(SetCurrentContext(primary), "cuCtxSetCurrent");
         return accelerator;
     }
 
