@@ -16,11 +16,12 @@ internal readonly record struct CoefficientsShape(long Tokens, int N, int Channe
 }
 
 /// <summary>
-/// The mHC coefficient kernel (MHC-SPEC §2, §7 a–b). From 64 tokens up the projections v·φ come from libtorch's
-/// BLAS (<see cref="FromProjections"/>), which runs that thin product about twice as fast as a hand-written tiled
-/// loop did here; one pass per token then makes ‖v‖, the scale, bias and sigmoids, and in a connection's mix the
-/// pre-mix, with the token's x in cache between them. Below 64 tokens the kernel reads φ itself
-/// (<see cref="ForwardRowMajor"/>): at a decoding step's few tokens a BLAS call costs more than the products.
+/// The mHC coefficient kernel (MHC-SPEC §2, §7 a–b). At n = 4 in float32 the kernel makes the projections v·φ itself in
+/// tiles of tokens (<see cref="ForwardTiled"/>, on 512-bit or 256-bit lanes); otherwise from 64 tokens up they come
+/// from libtorch's BLAS (<see cref="FromProjections"/>). One pass per token then makes ‖v‖, the scale, bias and
+/// sigmoids, and in a connection's mix the pre-mix, with the token's x in cache between them. Below a tile's tokens
+/// (or 64 without tiles) the kernel reads φ itself (<see cref="ForwardRowMajor"/>): at a decoding step's few tokens a
+/// BLAS call costs more than the products.
 /// </summary>
 internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -49,7 +50,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
 
     /// <summary>
     /// Whether <see cref="Compute"/> makes v·φ itself in tiles (<see cref="ProjectionRows"/>: n = 4, float32, 512-bit
-    /// lanes, from a tile's tokens up), so that the caller passes no projections.
+    /// lanes or 256-bit lanes with fused multiply-add, from a tile's tokens up), so that the caller passes no projections.
     /// </summary>
     public static bool ProjectsInTiles(CoefficientsShape shape)
         => typeof(T) == typeof(float) && shape.Tokens >= ProjectionRows.Tokens && ProjectionRows.Applies(shape.Projections, shape.Width);
@@ -63,9 +64,8 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     {
         int d = shape.Width, stride = shape.StatsPerToken, tile = ProjectionRows.Tokens;
         var chunks = TokenChunks.Plan(shape.Tokens, 2L * ProjectionRows.Projections * d + (input == null ? 2L : 4L) * d, tile);
-        using var packed = new ScratchArray<float>((long)d * ProjectionRows.Projections);
-        ProjectionRows.Pack((float*)phi, packed.Pointer, d);
-        nint xs = (nint)x, phis = (nint)packed.Pointer, statsAddress = (nint)stats;
+        using var packed = ProjectionRows.Layout((float*)phi, d, out float* layout);
+        nint xs = (nint)x, phis = (nint)layout, statsAddress = (nint)stats;
         var outputs = new Outputs(bias, alpha, form, pre, post, res, stats, input);
         chunks.Run([MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end, _) =>
         {
@@ -83,7 +83,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
     }
 
     /// <summary>A chunk's last tokens, fewer than a tile: their rows copied into a zeroed tile, the products copied back.</summary>
-    private static void TailTile(CoefficientsShape shape, float* x, float* packed, float* stats, long start, long end, Outputs outputs, T* xt)
+    private static void TailTile(CoefficientsShape shape, float* x, float* layout, float* stats, long start, long end, Outputs outputs, T* xt)
     {
         int d = shape.Width, m = shape.Projections, tile = ProjectionRows.Tokens;
         using var scratch = new ScratchArray<float>((long)tile * (d + m));
@@ -91,7 +91,7 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
         float* rows = scratch.Pointer, q = rows + (long)tile * d;
         long count = end - start;
         new ReadOnlySpan<float>(x + start * d, checked((int)(count * d))).CopyTo(new Span<float>(rows, checked((int)(count * d))));
-        ProjectionRows.Tile(rows, packed, q, m, d);
+        ProjectionRows.Tile(rows, layout, q, m, d);
         for (long t = 0; t < count; t++)
         {
             new ReadOnlySpan<float>(q + t * m, m).CopyTo(new Span<float>(stats + (start + t) * shape.StatsPerToken, m));
@@ -132,22 +132,44 @@ internal static unsafe class CoefficientsKernel<T> where T : unmanaged, IFloatin
             T* v = x + token * d;
             T* q = stats + token * shape.StatsPerToken;
             int k = 0;
-            // Three vectors of projections at a time (n = 4: m = 24 is three float32 vectors): each row of φ
-            // is loaded once per token and multiplied by that row's element of v.
+            // Three vectors of projections at a time (n = 4: m = 24 is three float32 vectors), over four rows of φ at a
+            // time in four sets of sums added at the end: in one set each multiply-add waited for the one before, and a
+            // decoding step's token took three times as long. Each row of φ is loaded once per token.
             for (; k <= m - 3 * width; k += 3 * width)
             {
-                Vector<T> a0 = default, a1 = default, a2 = default;
+                Vector<T> a0 = default, a1 = default, a2 = default, b0 = default, b1 = default, b2 = default;
+                Vector<T> c0 = default, c1 = default, c2 = default, e0 = default, e1 = default, e2 = default;
                 T* column = phi + k;
-                for (int r = 0; r < d; r++, column += m)
+                int r = 0;
+                for (; r <= d - 4; r += 4, column += 4 * m)
+                {
+                    var vr = new Vector<T>(v[r]);
+                    a0 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column), vr, a0);
+                    a1 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column + width), vr, a1);
+                    a2 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column + 2 * width), vr, a2);
+                    vr = new Vector<T>(v[r + 1]);
+                    b0 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column + m), vr, b0);
+                    b1 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column + m + width), vr, b1);
+                    b2 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column + m + 2 * width), vr, b2);
+                    vr = new Vector<T>(v[r + 2]);
+                    c0 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column + 2 * m), vr, c0);
+                    c1 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column + 2 * m + width), vr, c1);
+                    c2 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column + 2 * m + 2 * width), vr, c2);
+                    vr = new Vector<T>(v[r + 3]);
+                    e0 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column + 3 * m), vr, e0);
+                    e1 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column + 3 * m + width), vr, e1);
+                    e2 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column + 3 * m + 2 * width), vr, e2);
+                }
+                for (; r < d; r++, column += m)
                 {
                     var vr = new Vector<T>(v[r]);
                     a0 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column), vr, a0);
                     a1 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column + width), vr, a1);
                     a2 = VectorMath<T>.MultiplyAdd(VectorMath<T>.Load(column + 2 * width), vr, a2);
                 }
-                VectorMath<T>.Store(q + k, a0);
-                VectorMath<T>.Store(q + k + width, a1);
-                VectorMath<T>.Store(q + k + 2 * width, a2);
+                VectorMath<T>.Store(q + k, (a0 + b0) + (c0 + e0));
+                VectorMath<T>.Store(q + k + width, (a1 + b1) + (c1 + e1));
+                VectorMath<T>.Store(q + k + 2 * width, (a2 + b2) + (c2 + e2));
             }
             for (; k <= m - width; k += width)
             {

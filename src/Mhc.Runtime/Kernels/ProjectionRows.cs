@@ -1,31 +1,68 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Mhc.Runtime.Kernels;
 
 /// <summary>
-/// The coefficients' forward product q = v·φ for n = 4 in float32 on 512-bit lanes, with φ read as stored ([nC, 24]):
-/// the lanes run over the 24 projections, so each row of φ is loaded once per tile of <see cref="Tokens"/> tokens and
-/// each of their elements of v is broadcast into the multiply-adds (<see cref="Pack"/> keeps every lane busy). Nothing is packed or transposed, so x is read once, by the tile, and the coefficients' per-token end
-/// (‖v‖, the sigmoids, the pre-mix) then finds the tile's rows in cache. BLAS's product at these 24 columns runs at
-/// about half its speed on wide products, and the pass after it reads x from memory again.
+/// The coefficients' forward product q = v·φ for n = 4 in float32, with φ's rows in the order stored ([nC, 24]): the
+/// lanes run over the 24 projections, so each row of φ is loaded once per tile of <see cref="Tokens"/> tokens and
+/// each of their elements of v is broadcast into the multiply-adds. x is read once, by the tile, and the coefficients'
+/// per-token end (‖v‖, the sigmoids, the pre-mix) then finds the tile's rows in cache. BLAS's product at these 24
+/// columns runs at about half its speed on wide products, and the pass after it reads x from memory again.
+/// On 512-bit lanes a tile is eight tokens, with φ packed in row pairs (<see cref="Pack"/>) so that every lane is busy;
+/// on 256-bit lanes (AVX2 machines) four tokens, three registers each, with φ as stored (ProjectionRows.Narrow.cs).
 /// </summary>
-internal static unsafe class ProjectionRows
+internal static unsafe partial class ProjectionRows
 {
     /// <summary>Projections per token the tile is written for: n² + 2n at n = 4.</summary>
     public const int Projections = 24;
 
-    /// <summary>Tokens per tile: sixteen accumulators cover the multiply-adds' latency, two rows of φ and a broadcast the rest.</summary>
-    public const int Tokens = 8;
+    /// <summary>Tokens per 512-bit tile: sixteen accumulators cover the multiply-adds' latency, two rows of φ and a broadcast the rest.</summary>
+    public const int WideTokens = 8;
+
+    /// <summary>Tokens per tile on the lanes in use (<see cref="ProjectionLanes{T}.Wide"/>).</summary>
+    public static int Tokens => ProjectionLanes<float>.Wide ? WideTokens : NarrowTokens;
 
     /// <summary>Whether <see cref="Tile"/> serves a product with <paramref name="m"/> projections on this machine.</summary>
-    public static bool Applies(int m, int width) => m == Projections && width % 2 == 0 && ProjectionLanes<float>.Wide;
+    public static bool Applies(int m, int width)
+        => m == Projections && (ProjectionLanes<float>.Wide ? width % 2 == 0 : Vector256.IsHardwareAccelerated && Fma.IsSupported);
+
+    /// <summary>
+    /// φ [width, 24] as <see cref="Tile"/> reads it, at <paramref name="layout"/>: packed in row pairs on 512-bit lanes
+    /// (<see cref="Pack"/>; the returned scratch holds it, for the caller to dispose), φ itself on 256-bit lanes (null).
+    /// </summary>
+    public static ScratchArray<float>? Layout(float* phi, int width, out float* layout)
+    {
+        if (!ProjectionLanes<float>.Wide)
+        {
+            layout = phi;
+            return null;
+        }
+        var packed = new ScratchArray<float>((long)width * Projections);
+        Pack(phi, packed.Pointer, width);
+        layout = packed.Pointer;
+        return packed;
+    }
+
+    /// <summary>
+    /// q[t, 0..24) = Σ_r x[t, r]·φ[r, 0..24) for the <see cref="Tokens"/> tokens whose rows start at <paramref name="x"/>,
+    /// <paramref name="width"/> apart, with φ as <see cref="Layout"/> gave it; token t's projections go to
+    /// q + t·<paramref name="qStride"/>.
+    /// </summary>
+    public static void Tile(float* x, float* layout, float* q, long qStride, int width)
+    {
+        if (ProjectionLanes<float>.Wide)
+            TileWide(x, layout, q, qStride, width);
+        else
+            TileNarrow(x, layout, q, qStride, width);
+    }
 
     /// <summary>Floats of <see cref="Pack"/>'s layout per pair of φ's rows.</summary>
     private const int PairLength = 2 * Projections;
 
     /// <summary>
-    /// φ [width, 24] laid out for <see cref="Tile"/> ([width/2, 48], <paramref name="width"/> even), a pair of rows r, r + 1 at a
+    /// φ [width, 24] laid out for <see cref="TileWide"/> ([width/2, 48], <paramref name="width"/> even), a pair of rows r, r + 1 at a
     /// time: row r's first 16 projections, row r + 1's, then the last 8 of both interleaved (r's, r + 1's, r's, …), so
     /// that one 512-bit multiply-add by the broadcast pair (v[r], v[r + 1]) covers both rows' last 8 with no lane idle.
     /// </summary>
@@ -42,13 +79,12 @@ internal static unsafe class ProjectionRows
     }
 
     /// <summary>
-    /// q[t, 0..24) = Σ_r x[t, r]·φ[r, 0..24) for the <see cref="Tokens"/> tokens whose rows start at <paramref name="x"/>,
-    /// <paramref name="width"/> apart, with φ as <see cref="Pack"/> laid it out; token t's projections go to
-    /// q + t·<paramref name="qStride"/>. Each token's first 16 projections accumulate in one register over every row, its
-    /// last 8 in the two halves of each pair of another (even rows in the even lanes), added pairwise at the end.
+    /// <see cref="Tile"/> on 512-bit lanes, for <see cref="WideTokens"/> tokens, φ as <see cref="Pack"/> laid it out.
+    /// Each token's first 16 projections accumulate in one register over every row, its last 8 in the two halves of
+    /// each pair of another (even rows in the even lanes), added pairwise at the end.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    public static void Tile(float* x, float* packed, float* q, long qStride, int width)
+    public static void TileWide(float* x, float* packed, float* q, long qStride, int width)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
