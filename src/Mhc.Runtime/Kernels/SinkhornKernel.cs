@@ -16,6 +16,11 @@ internal static unsafe partial class SinkhornKernel<T> where T : unmanaged, IFlo
 
     public static void Forward(T* logits, T* output, long tokens, int n, int iterations)
     {
+        if (tokens == 1 && n == 4 && RunsOneInRegisters)
+        {
+            ForwardOne((float*)logits, (float*)output, iterations);
+            return;
+        }
         int nn = n * n;
         var chunks = TokenChunks.Plan(tokens, (long)nn * (6 * iterations + 4), Width);
         nint src = (nint)logits, dst = (nint)output;
