@@ -10,8 +10,9 @@ namespace Mhc.Runtime.Kernels;
 /// <see cref="ProjectionTile{T, TLanes, TVector}"/>, then, while the tile is in cache, the RMS norm's scale·x, the pre-mix's
 /// H_pre ⊗ dh and the merge's Σ_i M[i,j]·dy[i,:] added to each row. Against two BLAS products and a pass after them
 /// this reads x once instead of three times, and dx is written once instead of written, read and written again.
-/// At n = 4 on 512-bit lanes the two products run apart over blocks of 64 tokens that stay in L2 (<see cref="SplitRows"/>),
-/// each with its operands in L1 and registers: φᵀ and ∂φᵀ together overflow L1 in the combined tile.
+/// At n = 4 the two products run apart over blocks of 64 tokens that stay in L2 (<see cref="SplitRows"/>), each with its
+/// operands in L1 and registers: φᵀ and ∂φᵀ together overflow L1 in the combined tile, whose live vectors also overflow
+/// AVX2's sixteen registers.
 /// </summary>
 internal static unsafe class InputGradientKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -154,7 +155,7 @@ internal static unsafe class InputGradientKernel<T> where T : unmanaged, IFloati
             }
             for (long row = first; row < last; row++)
                 AddRow(o, row);
-            ProjectionTile<T, TLanes, TVector>.GradPhi24(o.X + first * width, o.Gq + first * m, partial, ld, last - first, width);
+            ProjectionTile<T, TLanes, TVector>.GradPhiSplit(o.X + first * width, o.Gq + first * m, partial, ld, last - first, width);
         }
     }
 

@@ -93,10 +93,16 @@ internal static unsafe class ProjectionTile<T, TLanes, TVector>
     }
 
     /// <summary>
-    /// Projections at which <see cref="Input"/> and <see cref="GradPhi24"/> replace <see cref="Backward"/>: n = 4's 24, on
-    /// lanes of 64 bytes, whose 32 registers hold a column of ∂φᵀ's 24 rows with room to spare.
+    /// Projections at which <see cref="Input"/> and <see cref="GradPhi24"/> (or, on 32-byte lanes, <see cref="GradPhi12"/>
+    /// twice) replace <see cref="Backward"/>: n = 4's 24. On lanes of 64 bytes, 32 registers hold a column of ∂φᵀ's 24
+    /// rows with room to spare; on AVX2's 32-byte lanes and sixteen registers, half a column. The combined tile's 22
+    /// live vectors spill there on every multiply-add pair.
     /// </summary>
-    public static bool SplitsProducts(int m) => m == 24 && TLanes.Count * sizeof(T) == 64;
+    public static bool SplitsProducts(int m) => m == 24 && (WideLanes || NarrowLanes);
+
+    private static bool WideLanes => TLanes.Count * sizeof(T) == 64;
+
+    private static bool NarrowLanes => TLanes.Count * sizeof(T) == 32;
 
     /// <summary>
     /// Columns of φᵀ whose m rows fill half of L1 (24 KiB), a multiple of the lanes: <see cref="Input"/> over that many
@@ -116,6 +122,15 @@ internal static unsafe class ProjectionTile<T, TLanes, TVector>
     {
         int lanes = TLanes.Count, j = 0;
         T* g1 = g + m, g2 = g + 2 * m, g3 = g + 3 * m, g4 = g + 4 * m, g5 = g + 5 * m, g6 = g + 6 * m, g7 = g + 7 * m;
+        if (!WideLanes)
+        {
+            // Sixteen registers: the tile's two halves of four tokens in turn, eight sums each, φᵀ's columns from L1 twice.
+            for (; j <= width - 2 * lanes; j += 2 * lanes)
+            {
+                InputFourTokens(g, phiT + j, ld, dv + j, m, stride);
+                InputFourTokens(g4, phiT + j, ld, dv + j + 4 * stride, m, stride);
+            }
+        }
         for (; j <= width - 2 * lanes; j += 2 * lanes)
         {
             TVector a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero, a4 = TLanes.Zero, a5 = TLanes.Zero, a6 = TLanes.Zero, a7 = TLanes.Zero;
@@ -172,6 +187,29 @@ internal static unsafe class ProjectionTile<T, TLanes, TVector>
         }
         for (int t = 0; t < Tokens; t++)
             InputTail(g + t * m, phiT, ld, dv + t * stride, m, j, width);
+    }
+
+    /// <summary>Four tokens' dv over two vectors of columns (<see cref="Input"/>'s order of sums): eight sums in flight.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InputFourTokens(T* g, T* column, long ld, T* dv, int m, long stride)
+    {
+        int lanes = TLanes.Count;
+        T* g1 = g + m, g2 = g + 2 * m, g3 = g + 3 * m;
+        TVector a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero;
+        TVector b0 = TLanes.Zero, b1 = TLanes.Zero, b2 = TLanes.Zero, b3 = TLanes.Zero;
+        for (int k = 0; k < m; k++, column += ld)
+        {
+            var p = TLanes.Load(column);
+            var q = TLanes.Load(column + lanes);
+            var s = TLanes.Broadcast(g[k]); a0 = TLanes.MultiplyAdd(p, s, a0); b0 = TLanes.MultiplyAdd(q, s, b0);
+            s = TLanes.Broadcast(g1[k]); a1 = TLanes.MultiplyAdd(p, s, a1); b1 = TLanes.MultiplyAdd(q, s, b1);
+            s = TLanes.Broadcast(g2[k]); a2 = TLanes.MultiplyAdd(p, s, a2); b2 = TLanes.MultiplyAdd(q, s, b2);
+            s = TLanes.Broadcast(g3[k]); a3 = TLanes.MultiplyAdd(p, s, a3); b3 = TLanes.MultiplyAdd(q, s, b3);
+        }
+        TLanes.Store(dv, a0); TLanes.Store(dv + lanes, b0);
+        TLanes.Store(dv + stride, a1); TLanes.Store(dv + stride + lanes, b1);
+        TLanes.Store(dv + 2 * stride, a2); TLanes.Store(dv + 2 * stride + lanes, b2);
+        TLanes.Store(dv + 3 * stride, a3); TLanes.Store(dv + 3 * stride + lanes, b3);
     }
 
     /// <summary>One token's dv alone, for the tokens after a block's last full tile.</summary>
@@ -257,14 +295,77 @@ internal static unsafe class ProjectionTile<T, TLanes, TVector>
             TLanes.Store(d + 16 * ld, c16); TLanes.Store(d + 17 * ld, c17); TLanes.Store(d + 18 * ld, c18); TLanes.Store(d + 19 * ld, c19);
             TLanes.Store(d + 20 * ld, c20); TLanes.Store(d + 21 * ld, c21); TLanes.Store(d + 22 * ld, c22); TLanes.Store(d + 23 * ld, c23);
         }
-        for (; j < width; j++)
-            for (int k = 0; k < m; k++)
+        GradPhiColumns(x, g, gradPhiT, ld, count, width, j, 0, m);
+    }
+
+    /// <summary>
+    /// <see cref="GradPhi24"/> for rows [<paramref name="first"/>, first + 12) of ∂φᵀ (m = 24): half a column in twelve
+    /// registers, for AVX2's sixteen; the caller runs both halves, each walking the block's x once. Same order of sums.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void GradPhi12(T* x, T* g, int first, T* gradPhiT, long ld, long count, int width)
+    {
+        const int m = 24;
+        int lanes = TLanes.Count, j = 0;
+        T* rows = gradPhiT + first * ld;
+        T* gFirst = g + first;
+        for (; j <= width - lanes; j += lanes)
+        {
+            T* d = rows + j;
+            var c0 = TLanes.Load(d); var c1 = TLanes.Load(d + ld); var c2 = TLanes.Load(d + 2 * ld); var c3 = TLanes.Load(d + 3 * ld);
+            var c4 = TLanes.Load(d + 4 * ld); var c5 = TLanes.Load(d + 5 * ld); var c6 = TLanes.Load(d + 6 * ld); var c7 = TLanes.Load(d + 7 * ld);
+            var c8 = TLanes.Load(d + 8 * ld); var c9 = TLanes.Load(d + 9 * ld); var c10 = TLanes.Load(d + 10 * ld); var c11 = TLanes.Load(d + 11 * ld);
+            T* xt = x + j, gt = gFirst;
+            for (long t = 0; t < count; t++, xt += width, gt += m)
+            {
+                var v = TLanes.Load(xt);
+                c0 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[0]), c0);
+                c1 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[1]), c1);
+                c2 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[2]), c2);
+                c3 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[3]), c3);
+                c4 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[4]), c4);
+                c5 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[5]), c5);
+                c6 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[6]), c6);
+                c7 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[7]), c7);
+                c8 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[8]), c8);
+                c9 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[9]), c9);
+                c10 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[10]), c10);
+                c11 = TLanes.MultiplyAdd(v, TLanes.Broadcast(gt[11]), c11);
+            }
+            TLanes.Store(d, c0); TLanes.Store(d + ld, c1); TLanes.Store(d + 2 * ld, c2); TLanes.Store(d + 3 * ld, c3);
+            TLanes.Store(d + 4 * ld, c4); TLanes.Store(d + 5 * ld, c5); TLanes.Store(d + 6 * ld, c6); TLanes.Store(d + 7 * ld, c7);
+            TLanes.Store(d + 8 * ld, c8); TLanes.Store(d + 9 * ld, c9); TLanes.Store(d + 10 * ld, c10); TLanes.Store(d + 11 * ld, c11);
+        }
+        GradPhiColumns(x, g, gradPhiT, ld, count, width, j, first, first + 12);
+    }
+
+    /// <summary>The split ∂φᵀ's columns [<paramref name="from"/>, width) of rows [<paramref name="firstRow"/>, <paramref name="endRow"/>), one at a time (m = 24).</summary>
+    private static void GradPhiColumns(T* x, T* g, T* gradPhiT, long ld, long count, int width, int from, int firstRow, int endRow)
+    {
+        const int m = 24;
+        for (int j = from; j < width; j++)
+            for (int k = firstRow; k < endRow; k++)
             {
                 T sum = gradPhiT[k * ld + j];
                 for (long t = 0; t < count; t++)
                     sum += g[t * m + k] * x[t * width + j];
                 gradPhiT[k * ld + j] = sum;
             }
+    }
+
+    /// <summary>
+    /// ∂φᵀ's terms of a block for <see cref="SplitsProducts"/>: <see cref="GradPhi24"/> on 64-byte lanes, else
+    /// <see cref="GradPhi12"/> for each half of the rows.
+    /// </summary>
+    public static void GradPhiSplit(T* x, T* g, T* gradPhiT, long ld, long count, int width)
+    {
+        if (WideLanes)
+            GradPhi24(x, g, gradPhiT, ld, count, width);
+        else
+        {
+            GradPhi12(x, g, 0, gradPhiT, ld, count, width);
+            GradPhi12(x, g, 12, gradPhiT, ld, count, width);
+        }
     }
 
     /// <summary>One token, for the tokens after a chunk's last full tile.</summary>

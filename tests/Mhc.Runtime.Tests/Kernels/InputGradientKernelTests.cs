@@ -8,8 +8,8 @@ namespace Mhc.Runtime.Tests.Kernels;
 /// The one pass for ∂x and ∂φ (<see cref="InputGradientKernel{T}"/>) against the same sums from libtorch's ops:
 /// ∂x = gq·φᵀ + scale·x + H_pre ⊗ dh + Mᵀ·dy and ∂φ = vᵀ·gq, on both lane widths, with every term and with the
 /// coefficients op's terms alone, at token counts around the tile of eight (whole tiles, a tile and a remainder, a
-/// remainder alone), widths that leave a scalar tail and widths over the split products' column range (n = 4 on 512-bit
-/// lanes), in one chunk and split over many (∂φ's partial per chunk).
+/// remainder alone), widths that leave a scalar tail and widths over the split products' column range (n = 4, on 512-bit
+/// lanes and, halves of ∂φᵀ's column at a time, on 256-bit ones), in one chunk and split over many (∂φ's partial per chunk).
 /// </summary>
 public sealed class InputGradientKernelTests : IDisposable
 {
