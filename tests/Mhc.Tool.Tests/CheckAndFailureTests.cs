@@ -69,7 +69,7 @@ public class CheckAndFailureTests
 
         var (code, console) = await TestConsole.RunAsync("check", project.ProjectPath, "-q");
 
-        Assert.Equal(ExitCodes.ChangesOrErrorsFound, code);
+        Assert.True(code == ExitCodes.ChangesOrErrorsFound, $"exit code {code}: {console.ErrorOutput}");
         Assert.Contains("error MHC1001", console.Output);
     }
 

@@ -57,7 +57,7 @@ public class ConvertCommandTests
 
         var after = Files(project);
         var (again, againConsole) = await TestConsole.RunAsync("convert", project.ProjectPath, "-q");
-        Assert.Equal(ExitCodes.Success, again);
+        Assert.True(again == ExitCodes.Success, $"exit code {again}: {againConsole.ErrorOutput}");
         Assert.Equal("No convertible residual connection found: nothing to convert." + Environment.NewLine, againConsole.Output);
         Assert.Equal(after, Files(project));
     }
