@@ -84,9 +84,13 @@ public sealed class CoefficientsForwardTests : IDisposable
     {
         using var scope = NewDisposeScope();
         ProjectionLanes<float>.Wide = wide;
-        if (!wide && !NarrowTileRuns)
-            return; // no 256-bit fused multiply-add here: the forward never takes this tile (asserted above)
         const int width = 4 * 29, stride = 31;
+        if (!wide && !NarrowTileRuns)
+        {
+            // No 256-bit fused multiply-add here: the tile cannot run, and the forward must not choose it.
+            Assert.False(ProjectionRows.Applies(ProjectionRows.Projections, width), "the 256-bit tile chosen without its instructions");
+            return;
+        }
         int tile = ProjectionRows.Tokens;
         var generator = manual_seed(5);
         var x = Random([tile, width], 1.0, ScalarType.Float32, generator);
