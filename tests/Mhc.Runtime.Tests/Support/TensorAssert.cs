@@ -2,11 +2,11 @@ namespace Mhc.Runtime.Tests.Support;
 
 internal static class TensorAssert
 {
-    /// <summary>Relative error ‖a − b‖ / ‖b‖, the measure the golden cases are specified in.</summary>
     /// <summary>Same dtype, shape and bits (NaNs aside, which these tests never hold).</summary>
     public static bool BitEqual(Tensor a, Tensor b) =>
         a.dtype == b.dtype && a.shape.SequenceEqual(b.shape) && a.cpu().contiguous().bytes.SequenceEqual(b.cpu().contiguous().bytes);
 
+    /// <summary>Relative error ‖a − b‖ / ‖b‖, the measure the golden cases are specified in.</summary>
     public static double RelativeError(Tensor actual, Tensor expected)
     {
         using var a = actual.detach().to_type(ScalarType.Float64);
