@@ -7,7 +7,8 @@ namespace Mhc.Benchmarks.Calls;
 /// <summary>
 /// What one connection call costs under no_grad at a decoding step's token counts, in microseconds, against a
 /// plain residual add: where generation's time goes once a KV cache has removed the shared work. Each variant
-/// makes many calls per timed run (a call is a few microseconds, below the clock's useful resolution).
+/// makes many calls per timed run (a call is a few microseconds, below the clock's useful resolution). Then the same
+/// calls inside a stack shaped like a decoding step (<see cref="DecodeStack"/>), where they cost several times as much.
 /// </summary>
 internal static class CallCostSuite
 {
@@ -20,6 +21,36 @@ internal static class CallCostSuite
         foreach (long channels in settings.Quick ? new long[] { 256 } : new long[] { 128, 256, 768 })
             foreach (long tokens in new long[] { 1, 64 })
                 Row(tokens, channels, settings);
+
+        Console.WriteLine($"\nThe same calls inside a decoding step's stack (one token, the GPT's 12·C² weights a layer as branches), " +
+                          $"µs per call, medians of {settings.Rounds} interleaved rounds of {StackTokens} tokens");
+        Console.WriteLine("     C   layers   x + f   mHC: before the branch   after it   together   token: residual µs   mHC µs   mHC / residual tokens/s");
+        foreach (var (channels, layers) in settings.Quick ? new[] { (256L, 6) } : new[] { (128L, 4), (256L, 6), (768L, 4) })
+            StackRow(channels, layers, settings);
+    }
+
+    private const int StackTokens = 100;
+
+    /// <summary>
+    /// One row of the stack table: per round, the residual stack's and the mHC stack's tokens in turn, with the adds' and the
+    /// connections' own time taken from each run.
+    /// </summary>
+    private static void StackRow(long channels, int layers, BenchmarkSettings settings)
+    {
+        using var stack = new DecodeStack(channels, layers);
+        var adds = new List<double>();
+        var (before, after) = (new List<double>(), new List<double>());
+        var rounds = Harness.Rounds(
+        [
+            () => { stack.Reset(); stack.Residual(StackTokens); adds.Add(stack.PerCall.Before); },
+            () => { stack.Reset(); stack.Mhc(StackTokens); before.Add(stack.PerCall.Before); after.Add(stack.PerCall.After); },
+        ], settings.Warmup, settings.Rounds);
+        // The warm-up runs appended too: keep each list's timed rounds only.
+        double Timed(List<double> values) => Harness.Median(values.Skip(values.Count - settings.Rounds));
+        var together = before.Zip(after, (b, a) => b + a).ToList();
+        double PerToken(double[] ms) => 1000 * Harness.Median(ms) / StackTokens;
+        Console.WriteLine($"  {channels,4} {layers,8} {Timed(adds),7:0.0}   {Timed(before),22:0.0}   {Timed(after),8:0.0}   {Timed(together),8:0.0}   " +
+                          $"{PerToken(rounds[0]),18:0}   {PerToken(rounds[1]),6:0}   {Harness.RatioWithSpread(rounds[0], rounds[1]),23}");
     }
 
     private static void Row(long tokens, long channels, BenchmarkSettings settings)
