@@ -23,7 +23,7 @@ internal sealed class DecodeStack : IDisposable
     {
         _layers = Enumerable.Range(0, layers).Select(_ => new Layer(channels)).ToArray();
         _token = randn(1, 1, channels);
-        _streams = HyperStreams.Expand(_token, 4);
+        _streams = HyperStreams.Expand(_token, _layers[0].AttentionConnection.Streams);
     }
 
     /// <summary>Mean µs a call before the branch (the add: all of it) and after it, since the last <see cref="Reset"/>.</summary>
