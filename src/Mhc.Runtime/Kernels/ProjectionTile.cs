@@ -189,8 +189,12 @@ internal static unsafe class ProjectionTile<T, TLanes, TVector>
             InputTail(g + t * m, phiT, ld, dv + t * stride, m, j, width);
     }
 
-    /// <summary>Four tokens' dv over two vectors of columns (<see cref="Input"/>'s order of sums): eight sums in flight.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>
+    /// Four tokens' dv over two vectors of columns (<see cref="Input"/>'s order of sums): eight sums in flight. Not inlined:
+    /// inside <see cref="Input"/>, whose eight token pointers are live, three of the four here went to the stack and were
+    /// loaded again for every row of φᵀ.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void InputFourTokens(T* g, T* column, long ld, T* dv, int m, long stride)
     {
         int lanes = TLanes.Count;
