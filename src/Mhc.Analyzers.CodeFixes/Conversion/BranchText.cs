@@ -71,6 +71,17 @@ internal sealed class BranchText
             return leading + "(" + string.Join(", ", parts) + ") = " + Render(deconstruction.Right).Trim() + ";" + trailing;
         }
 
+        if (rewrite.Kind == RewriteKind.Deconstruct
+            && statement is ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax { Left: TupleExpressionSyntax tuple } mixed })
+        {
+            // (h, var weights) = ...: the hoisted declarations become assignments, the rest keeps its renames.
+            var parts = tuple.Arguments.Select(a => a.Expression is DeclarationExpressionSyntax { Designation: SingleVariableDesignationSyntax single }
+                && rewrite.Hoisted!.Contains(single.Identifier.ValueText)
+                    ? single.Identifier.ValueText
+                    : Render(a.Expression).Trim());
+            return leading + "(" + string.Join(", ", parts) + ") = " + Render(mixed.Right).Trim() + ";" + trailing;
+        }
+
         var (name, value) = statement switch
         {
             LocalDeclarationStatementSyntax { Declaration.Variables: [var variable] } => (

@@ -67,6 +67,14 @@ internal sealed class TorchSymbols
         return false;
     }
 
+    /// <summary>
+    /// A module type whose variables may hold any module, a hyper-connected block too: <c>torch.nn.Module</c>, its generic
+    /// <c>Module&lt;T, TResult&gt;</c> forms, an abstract class (<c>ModuleList&lt;Module&lt;Tensor, Tensor&gt;&gt;</c>'s elements).
+    /// </summary>
+    public bool IsModuleBase(INamedTypeSymbol type)
+        => type.IsAbstract
+           || (type.Name == Module.Name && SymbolEqualityComparer.Default.Equals(type.ContainingType, Module.ContainingType));
+
     /// <summary>TorchSharp's Sequential, or a class deriving from it.</summary>
     public bool IsSequential(ITypeSymbol? type)
     {

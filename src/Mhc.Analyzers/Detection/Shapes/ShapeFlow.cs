@@ -309,6 +309,12 @@ internal sealed class ShapeFlow
             return Shape.Unknown;
         }
 
+        if (input.Kind == ShapeKind.Streams && _symbols.IsModuleBase(module))
+        {
+            // layers[i] of a ModuleList<Module<Tensor, Tensor>>: which module it holds is not known here.
+            return Shape.Unknown;
+        }
+
         if (input.Kind == ShapeKind.Streams && !module.Name.StartsWith("Dropout", System.StringComparison.Ordinal))
         {
             Report(ShapeFinding.StreamsToSingleStreamModule, arguments[0].Expression, arguments[0].Expression.ToString(), access.Expression.ToString());

@@ -153,10 +153,11 @@ internal sealed class SitePlan
             return;
         }
 
-        // The first write starts where its statement does and takes effect where it ends (its own value may read the stream).
+        // The first write starts where its statement does and takes effect where it ends (its own value may read the
+        // stream): the whole assignment's end, also for an element of a deconstruction ((h, var w) = attn(h)).
         var (firstWriteStart, firstWriteEnd) = declaration is not null && (writes.Count == 0 || declaration.SpanStart < writes[0].SpanStart)
             ? (declaration.SpanStart, declaration.Span.End)
-            : (writes[0].SpanStart, writes[0].Parent!.Span.End);
+            : (writes[0].SpanStart, (writes[0].FirstAncestorOrSelf<AssignmentExpressionSyntax>() ?? writes[0].Parent!).Span.End);
         var streamReadsAfter = _branchNodes.SelectMany(n => n.DescendantNodesAndSelf())
             .Any(n => n.SpanStart >= firstWriteEnd && _readsBySyntax[n].Any(r => r.State == site.Consumed));
         var otherReadsBefore = references.Any(r => r.SpanStart < firstWriteStart && !_readsBySyntax[r].Any(x => x.State == site.Consumed));
@@ -265,6 +266,13 @@ internal sealed class SitePlan
                         hoisted = declared.Where(l => !SymbolEqualityComparer.Default.Equals(l, target)).ToList();
                     }
 
+                    _rewritten[statement] = new StatementRewrite(RewriteKind.Deconstruct, hoisted.Select(l => l.Name).ToImmutableHashSet());
+                    break;
+                case ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax { Left: TupleExpressionSyntax tuple } }
+                    when !_rewritten.ContainsKey(statement)
+                         && tuple.Arguments.All(a => a.Expression is IdentifierNameSyntax or DeclarationExpressionSyntax { Designation: SingleVariableDesignationSyntax or DiscardDesignationSyntax }):
+                    // (h, var weights) = f(h): the mix of assignments and declarations is already C# 10; the hoisted
+                    // elements lose their declarations.
                     _rewritten[statement] = new StatementRewrite(RewriteKind.Deconstruct, hoisted.Select(l => l.Name).ToImmutableHashSet());
                     break;
                 default:

@@ -193,12 +193,23 @@ internal sealed class StackFinder
             var model = _compilation.GetSemanticModel(constructor.SyntaxTree);
             var statements = constructor.Body?.DescendantNodes().OfType<StatementSyntax>().Where(s => s is ExpressionStatementSyntax or LocalDeclarationStatementSyntax).ToList()
                 ?? new List<StatementSyntax>();
-            var filling = statements.Where(s => Mentions(s, member, model)).ToList();
-            // Locals that fill the member (var list = new List<Module>(); list.Add(new Block()); blocks = Sequential(list)).
-            var locals = filling.SelectMany(s => s.DescendantNodes().OfType<IdentifierNameSyntax>())
-                .Select(id => model.GetSymbolInfo(id, _ct).Symbol).OfType<ILocalSymbol>().ToList();
-            filling.AddRange(statements.Where(s => locals.Any(l => Mentions(s, l, model))));
-            foreach (var statement in filling.Distinct())
+            var filling = new HashSet<StatementSyntax>(statements.Where(s => Mentions(s, member, model)));
+            // Locals that hold what fills the member, followed as far as they go: var list = new List<Module>();
+            // var block = new Block(); list.Add(block); blocks = Sequential(list). Only locals of modules and of
+            // collections of them (a width, var dim = args.Dim, also reaches the statements that make other modules),
+            // and not those handed to a block's constructor (new Block(norm)): the block holds them.
+            var followed = new HashSet<ILocalSymbol>(SymbolEqualityComparer.Default);
+            var frontier = filling.ToList();
+            while (frontier.Count > 0)
+            {
+                var locals = frontier.SelectMany(s => s.DescendantNodes().OfType<IdentifierNameSyntax>().Where(id => !InsideModuleCreation(id, s, model)))
+                    .Select(id => model.GetSymbolInfo(id, _ct).Symbol).OfType<ILocalSymbol>()
+                    .Where(l => HoldsModules(l.Type) && followed.Add(l)).ToList();
+                frontier = statements.Where(s => !filling.Contains(s) && locals.Any(l => Mentions(s, l, model) || Declares(s, l, model))).ToList();
+                filling.UnionWith(frontier);
+            }
+
+            foreach (var statement in filling)
             {
                 AddModules(statement, model, created);
             }
@@ -217,12 +228,17 @@ internal sealed class StackFinder
     }
 
     /// <summary>Modules made in a node by <c>new</c> and by factories (<c>LayerNorm(d)</c>); the containers themselves only hold them.</summary>
-    /// <remarks>A helper of the project's that builds the container (<c>layers = BuildStack(dim, n);</c>) is looked into, one level deep.</remarks>
+    /// <remarks>
+    /// A helper of the project's that builds the container (<c>layers = BuildStack(dim, n);</c>) is looked into, one level deep.
+    /// Modules made in the arguments of another module's creation belong to that module, not to the container:
+    /// <c>blocks.Add(new Block(dim, ch =&gt; LayerNorm(ch)))</c> holds blocks.
+    /// </remarks>
     private void AddModules(SyntaxNode node, SemanticModel model, HashSet<ITypeSymbol> created, bool followHelpers = true)
     {
         foreach (var made in node.DescendantNodes().Where(n => n is BaseObjectCreationExpressionSyntax or InvocationExpressionSyntax))
         {
-            if (model.GetTypeInfo(made, _ct).Type is INamedTypeSymbol type && _symbols.IsModule(type) && !IsContainer(type))
+            if (model.GetTypeInfo(made, _ct).Type is INamedTypeSymbol type && _symbols.IsModule(type) && !IsContainer(type)
+                && !InsideModuleCreation(made, node, model))
             {
                 created.Add(type);
             }
@@ -237,6 +253,24 @@ internal sealed class StackFinder
             }
         }
     }
+
+    /// <summary>Whether <paramref name="made"/> is an argument (or inside one) of a module's creation within <paramref name="node"/>.</summary>
+    private bool InsideModuleCreation(SyntaxNode made, SyntaxNode node, SemanticModel model)
+        => made.Ancestors().TakeWhile(a => a != node).Any(a => a is BaseObjectCreationExpressionSyntax or InvocationExpressionSyntax
+            && model.GetTypeInfo(a, _ct).Type is INamedTypeSymbol outer && _symbols.IsModule(outer) && !IsContainer(outer));
+
+    /// <summary>A module, or an array, list or other collection whose elements are modules.</summary>
+    private bool HoldsModules(ITypeSymbol type) => type switch
+    {
+        IArrayTypeSymbol array => _symbols.IsModule(array.ElementType),
+        INamedTypeSymbol { IsGenericType: true } generic when !_symbols.IsModule(generic) => generic.TypeArguments.Any(t => _symbols.IsModule(t)),
+        _ => _symbols.IsModule(type),
+    };
+
+    /// <summary>Whether a statement declares <paramref name="local"/> (<c>var block = new Block(dim);</c>).</summary>
+    private bool Declares(StatementSyntax statement, ILocalSymbol local, SemanticModel model)
+        => statement is LocalDeclarationStatementSyntax declaration
+           && declaration.Declaration.Variables.Any(v => SymbolEqualityComparer.Default.Equals(model.GetDeclaredSymbol(v, _ct), local));
 
     private static bool IsContainer(INamedTypeSymbol type)
         => type.ContainingNamespace?.ToDisplayString() == "TorchSharp.Modules" && type.Name is "ModuleList" or "ModuleDict" or "Sequential";
