@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using Mhc.Analyzers.Detection.Blocks;
 using Mhc.Analyzers.Detection.Sites;
+using Mhc.Analyzers.Vocabulary;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -23,6 +24,7 @@ internal sealed class LoopReader
     private readonly INamedTypeSymbol _owner;
     private readonly SemanticModel _model;
     private readonly IReadOnlyDictionary<INamedTypeSymbol, BlockAnalysis> _blocks;
+    private readonly TorchSymbols _symbols;
     private readonly CancellationToken _ct;
     private readonly List<SyntaxNode> _streamInputs = new();
     private readonly List<SyntaxNode> _streamOutputs = new();
@@ -33,6 +35,7 @@ internal sealed class LoopReader
         INamedTypeSymbol owner,
         SemanticModel model,
         IReadOnlyDictionary<INamedTypeSymbol, BlockAnalysis> blocks,
+        TorchSymbols symbols,
         CancellationToken ct)
     {
         _loop = loop;
@@ -40,6 +43,7 @@ internal sealed class LoopReader
         _owner = owner;
         _model = model;
         _blocks = blocks;
+        _symbols = symbols;
         _ct = ct;
     }
 
@@ -99,6 +103,7 @@ internal sealed class LoopReader
         }
 
         var body = LoopShapes.Body(_loop);
+        ConvertedBlockSteps(body, stream);
         var reads = new List<IdentifierNameSyntax>();
         foreach (var id in body.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>())
         {
@@ -137,6 +142,41 @@ internal sealed class LoopReader
         run.Outer = OutermostRepeat(_loop);
         return run;
     }
+
+    /// <summary>
+    /// Steps of the loop that run a block converted already (<c>x = xattn[i].forward(x, media)</c> beside the
+    /// unconverted <c>x = layers[i].forward(x)</c>): a hyper-connected block takes and returns the streams, so its
+    /// call passes the stream on like the others' and is no change between blocks.
+    /// </summary>
+    private void ConvertedBlockSteps(StatementSyntax body, ISymbol stream)
+    {
+        foreach (var call in body.DescendantNodesAndSelf().OfType<InvocationExpressionSyntax>())
+        {
+            if (ModuleCalls.Receiver(call) is not { } receiver
+                || _model.GetTypeInfo(receiver, _ct).Type is not INamedTypeSymbol type
+                || !_symbols.IsHyperConnected(type)
+                || call.ArgumentList.Arguments.FirstOrDefault()?.Expression is not { } argument
+                || !IsStream(argument, stream)
+                || SyntaxQueries.Outermost(call).Parent is not AssignmentExpressionSyntax assignment
+                || assignment.Right != SyntaxQueries.Outermost(call))
+            {
+                continue;
+            }
+
+            var output = assignment.Left is TupleExpressionSyntax tuple
+                ? tuple.Arguments.Select(a => a.Expression).FirstOrDefault(e => IsStream(e, stream))
+                : IsStream(assignment.Left, stream) ? assignment.Left : null;
+            if (output is not null)
+            {
+                _streamInputs.Add(argument);
+                _streamOutputs.Add(assignment.Left);
+            }
+        }
+    }
+
+    private bool IsStream(ExpressionSyntax expression, ISymbol stream)
+        => SyntaxQueries.Innermost(expression) is IdentifierNameSyntax id
+           && SymbolEqualityComparer.Default.Equals(_model.GetSymbolInfo(id, _ct).Symbol, stream);
 
     /// <summary>The loop, or the outermost loop around it whose body holds nothing else (see <see cref="StackRun.Outer"/>).</summary>
     private static StatementSyntax OutermostRepeat(StatementSyntax loop)
@@ -251,6 +291,17 @@ internal sealed class LoopReader
                 foreach (var symbol in Assigned(assignment.Left, exit))
                 {
                     _streamOutputs.Add(assignment.Left);
+                    if (symbol is ILocalSymbol local && Declares(assignment.Left, local))
+                    {
+                        // var (h, weights) = layer.forward(x); x = h;  the stream goes on in x.
+                        foreach (var copy in Copies(local))
+                        {
+                            yield return copy;
+                        }
+
+                        continue;
+                    }
+
                     yield return symbol;
                 }
 
@@ -280,13 +331,35 @@ internal sealed class LoopReader
         }
     }
 
-    /// <summary>The variable an assignment target names: <c>x</c>, or the element of <c>(x, cache)</c> the stream leaves by.</summary>
+    /// <summary>
+    /// The variable an assignment target names: <c>x</c>, or the element of <c>(x, cache)</c> the stream leaves by,
+    /// also where the deconstruction declares it (<c>var (h, cache)</c>, <c>(var h, var cache)</c>).
+    /// </summary>
     private IEnumerable<ISymbol> Assigned(ExpressionSyntax target, StreamExit exit)
     {
+        var index = exit.Kind == StreamExitKind.TupleElement ? exit.Index : 0;
+        if (target is DeclarationExpressionSyntax { Designation: ParenthesizedVariableDesignationSyntax designation })
+        {
+            if (index >= 0 && index < designation.Variables.Count && designation.Variables[index] is SingleVariableDesignationSyntax single
+                && _model.GetDeclaredSymbol(single, _ct) is ILocalSymbol declared)
+            {
+                yield return declared;
+            }
+
+            yield break;
+        }
+
         if (target is TupleExpressionSyntax tuple)
         {
-            var index = exit.Kind == StreamExitKind.TupleElement ? exit.Index : 0;
-            if (index >= 0 && index < tuple.Arguments.Count && _model.GetSymbolInfo(tuple.Arguments[index].Expression, _ct).Symbol is { Kind: SymbolKind.Local or SymbolKind.Parameter } element)
+            if (index < 0 || index >= tuple.Arguments.Count)
+            {
+                yield break;
+            }
+
+            var element = tuple.Arguments[index].Expression is DeclarationExpressionSyntax { Designation: SingleVariableDesignationSyntax single }
+                ? _model.GetDeclaredSymbol(single, _ct)
+                : _model.GetSymbolInfo(tuple.Arguments[index].Expression, _ct).Symbol;
+            if (element is { Kind: SymbolKind.Local or SymbolKind.Parameter })
             {
                 yield return element;
             }
@@ -297,6 +370,29 @@ internal sealed class LoopReader
         if (_model.GetSymbolInfo(target, _ct).Symbol is { Kind: SymbolKind.Local or SymbolKind.Parameter } symbol)
         {
             yield return symbol;
+        }
+    }
+
+    /// <summary>Whether a deconstruction's target declares <paramref name="local"/> itself.</summary>
+    private bool Declares(ExpressionSyntax target, ILocalSymbol local)
+        => target.DescendantNodesAndSelf().OfType<SingleVariableDesignationSyntax>()
+            .Any(d => SymbolEqualityComparer.Default.Equals(_model.GetDeclaredSymbol(d, _ct), local));
+
+    /// <summary>Variables the loop body assigns a temporary to as it is (<c>x = h;</c>).</summary>
+    private IEnumerable<ISymbol> Copies(ILocalSymbol temporary)
+    {
+        foreach (var assignment in LoopShapes.Body(_loop).DescendantNodes().OfType<AssignmentExpressionSyntax>())
+        {
+            if (assignment.IsKind(SyntaxKind.SimpleAssignmentExpression)
+                && SyntaxQueries.Innermost(assignment.Right) is IdentifierNameSyntax id
+                && SymbolEqualityComparer.Default.Equals(_model.GetSymbolInfo(id, _ct).Symbol, temporary))
+            {
+                foreach (var symbol in Assigned(assignment.Left, StreamExit.Direct))
+                {
+                    _streamOutputs.Add(assignment.Left);
+                    yield return symbol;
+                }
+            }
         }
     }
 

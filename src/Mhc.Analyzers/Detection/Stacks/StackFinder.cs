@@ -117,7 +117,7 @@ internal sealed class StackFinder
 
         foreach (var pair in loops)
         {
-            Runs.Add(new LoopReader(pair.Key, pair.Value, owner, model, _blocks, _ct).Read());
+            Runs.Add(new LoopReader(pair.Key, pair.Value, owner, model, _blocks, _symbols, _ct).Read());
         }
     }
 
