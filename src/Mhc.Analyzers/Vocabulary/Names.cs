@@ -15,6 +15,11 @@ internal static class Names
            || Contains(member?.Name, "norm")
            || (member?.Name is { } name && (name.StartsWith("ln", StringComparison.OrdinalIgnoreCase) || name.StartsWith("_ln", StringComparison.OrdinalIgnoreCase)));
 
+    /// <summary>TorchSharp's functional norms (<c>functional.layer_norm(x, shape)</c>, <c>rms_norm</c>, <c>normalize</c>, ...).</summary>
+    public static bool IsNormFunction(IMethodSymbol? method)
+        => method is { IsStatic: true, Name: "layer_norm" or "rms_norm" or "group_norm" or "batch_norm" or "instance_norm" or "normalize" or "local_response_norm" }
+           && method.ContainingNamespace?.ToDisplayString().StartsWith("TorchSharp", StringComparison.Ordinal) == true;
+
     public static bool IsDropout(ISymbol? member, ITypeSymbol? type)
         => Contains(type?.Name, "Drop") || Contains(member?.Name, "drop");
 

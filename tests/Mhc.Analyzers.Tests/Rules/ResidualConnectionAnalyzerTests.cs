@@ -166,6 +166,25 @@ public class ResidualConnectionAnalyzerTests
             NotConvertible(0, "post-norm: the sum goes straight into 'ln_1' (LayerNorm), which would see n streams, and each stream's residual path would not be an identity"));
 
     [Fact]
+    public Task Post_norm_through_the_functional_norm_is_reported_as_not_convertible()
+        => Verify(
+            Sources.Block("return functional.layer_norm({|#0:x + attn.forward(x)|}, new long[] { 4 });"),
+            NotConvertible(0, "post-norm: the sum goes straight into 'functional.layer_norm', which would normalize across the n streams, and each stream's residual path would not be an identity"));
+
+    [Fact]
+    public Task A_residual_in_an_else_branch_names_the_negated_condition()
+        => Verify(
+            Sources.Block("""
+                if (x.dim() > 3)
+                    x = {|#0:x + attn.forward(ln_1.forward(x))|};
+                else
+                    x = {|#1:x + mlp.forward(ln_2.forward(x))|};
+                return x;
+                """),
+            NotConvertible(0, "the residual exists only when 'x.dim() > 3', and a connection would change the path without it"),
+            NotConvertible(1, "the residual exists only when '!(x.dim() > 3)', and a connection would change the path without it"));
+
+    [Fact]
     public Task Channel_first_convolution_is_reported_as_not_convertible()
         => Verify(
             Sources.Block("return {|#0:x + conv.forward(bn.forward(x))|};", """

@@ -304,8 +304,9 @@ internal sealed class StreamUses
         if (read.State.Producer is not SumFact producer
             || read.Reference.Parent is not IArgumentOperation { Parent: IInvocationOperation invocation } argument
             || invocation.Arguments.IndexOf(argument) != 0
-            || invocation.Instance is null
-            || !Names.IsNorm(ModuleCalls.ReceiverMember(invocation), invocation.Instance.Type))
+            || !(invocation.Instance is not null
+                ? Names.IsNorm(ModuleCalls.ReceiverMember(invocation), invocation.Instance.Type)
+                : Names.IsNormFunction(invocation.TargetMethod)))
         {
             return null;
         }

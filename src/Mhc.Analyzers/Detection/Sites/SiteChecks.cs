@@ -33,7 +33,8 @@ internal static class SiteChecks
         {
             var condition = ancestor switch
             {
-                IfStatementSyntax @if when child != @if.Condition && !Skippable(@if, child, site, connectionSyntax) => @if.Condition.ToString(),
+                IfStatementSyntax @if when child != @if.Condition && !Skippable(@if, child, site, connectionSyntax)
+                    => child == @if.Else ? $"!({@if.Condition})" : @if.Condition.ToString(),
                 ConditionalExpressionSyntax conditional when child != conditional.Condition => conditional.Condition.ToString(),
                 SwitchSectionSyntax or SwitchExpressionArmSyntax => "a switch case",
                 BinaryExpressionSyntax logical when child == logical.Right && logical.Kind() is SyntaxKind.LogicalAndExpression or SyntaxKind.LogicalOrExpression or SyntaxKind.CoalesceExpression => logical.Left.ToString(),
@@ -54,8 +55,8 @@ internal static class SiteChecks
     /// <summary>
     /// <c>if (cross_attn != null) x = x + cross_attn(ln(x), xa);</c>: an if without else whose body only runs
     /// residual connections on the stream variable (their sums, and the statements that compute their
-    /// branches). Skipping the connection leaves the streams as they are, which is what skipping the residual
-    /// did to x, so the connection can live under the same condition.
+    /// branches), besides statements that do not touch the stream. Skipping the connection leaves the streams as
+    /// they are, which is what skipping the residual did to x, so the connection can live under the same condition.
     /// </summary>
     private static bool Skippable(IfStatementSyntax @if, SyntaxNode body, ResidualSite site, ISet<SyntaxNode> connectionSyntax)
     {
@@ -68,8 +69,13 @@ internal static class SiteChecks
         return statements.All(s => connectionSyntax.Contains(s)
             || s is ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax { Left: IdentifierNameSyntax target } assignment }
                && target.Identifier.ValueText == stream
-               && (connectionSyntax.Contains(assignment) || connectionSyntax.Contains(assignment.Right)));
+               && (connectionSyntax.Contains(assignment) || connectionSyntax.Contains(assignment.Right))
+            || !Mentions(s, stream));
     }
+
+    /// <summary>A statement that does not touch the stream variable (<c>LastCrossWeights = res.Item2;</c>) runs as it did.</summary>
+    private static bool Mentions(StatementSyntax statement, string stream)
+        => statement.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>().Any(id => id.Identifier.ValueText == stream);
 
     /// <summary>The variable a sum adds to and assigns back: <c>x</c> of <c>x = x + f(x)</c> and <c>x += f(x)</c>.</summary>
     private static string? IdentityName(ResidualSite site)
@@ -82,12 +88,23 @@ internal static class SiteChecks
             : null;
     }
 
-    /// <summary><c>ln(x + f(x))</c>: the sum goes straight into a module.</summary>
+    /// <summary><c>ln(x + f(x))</c> or <c>functional.layer_norm(x + f(x), shape)</c>: the sum goes straight into a module or a norm.</summary>
     private static Problem? PostNorm(ResidualSite site, SemanticModel model, TorchSymbols symbols, CancellationToken ct)
-        => SyntaxQueries.Outermost(site.Node).Parent is ArgumentSyntax { Parent.Parent: InvocationExpressionSyntax invocation }
-           && ModuleCalls.ModuleType(invocation, model, symbols, ct) is { } module
-            ? Reasons.PostNorm.With($"post-norm: the sum goes straight into '{ModuleCalls.Receiver(invocation)}' ({module.Name}), which would see n streams, and each stream's residual path would not be an identity")
+    {
+        if (SyntaxQueries.Outermost(site.Node).Parent is not ArgumentSyntax { Parent.Parent: InvocationExpressionSyntax invocation } argument)
+        {
+            return null;
+        }
+
+        if (ModuleCalls.ModuleType(invocation, model, symbols, ct) is { } module)
+        {
+            return Reasons.PostNorm.With($"post-norm: the sum goes straight into '{ModuleCalls.Receiver(invocation)}' ({module.Name}), which would see n streams, and each stream's residual path would not be an identity");
+        }
+
+        return invocation.ArgumentList.Arguments.IndexOf(argument) == 0 && Names.IsNormFunction(model.GetSymbolInfo(invocation, ct).Symbol as IMethodSymbol)
+            ? Reasons.PostNorm.With($"post-norm: the sum goes straight into '{invocation.Expression}', which would normalize across the n streams, and each stream's residual path would not be an identity")
             : null;
+    }
 
     private static Problem? ChannelFirst(ResidualSite site, SemanticModel model, TorchSymbols symbols, ModuleWidths widths, CancellationToken ct)
     {

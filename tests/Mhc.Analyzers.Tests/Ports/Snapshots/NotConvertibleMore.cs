@@ -8,7 +8,8 @@ using static TorchSharp.torch.nn;
 // More residual connections that must be reported as not convertible (MHC0002), each stacked so that its
 // own reason is the only one: BERT's post-norm spread over modules (the identity comes in as a second
 // argument), post-norm with the identity on the right, a residual along a projection of the input, a block
-// that returns its stream together with a summary of it, and a conditional residual on a ternary of the sum.
+// that returns its stream together with a summary of it, a conditional residual on a ternary of the sum, and
+// post-norm through the functional layer_norm, on the sum itself and on a local that holds it.
 namespace Ports.NotConvertibleMore;
 
 public sealed class BertSelfAttention : Module<Tensor, Tensor>
@@ -175,6 +176,42 @@ public sealed class GatedSkipBlock : Module<Tensor, bool, Tensor>
     }
 }
 
+/// <summary>Post-norm written with the functional norm, the sum its argument.</summary>
+public sealed class FunctionalPostNorm : Module<Tensor, Tensor>
+{
+    private readonly Linear dense;
+    private readonly long[] normalized_shape;
+
+    public FunctionalPostNorm(long dim) : base(nameof(FunctionalPostNorm))
+    {
+        dense = Linear(dim, dim);
+        normalized_shape = new[] { dim };
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => functional.layer_norm(x + dense.forward(x), normalized_shape);   // expect: MHC0002 post-norm
+}
+
+/// <summary>The same, the sum held in a local first.</summary>
+public sealed class FunctionalPostNormLocal : Module<Tensor, Tensor>
+{
+    private readonly Linear dense;
+    private readonly long dim;
+
+    public FunctionalPostNormLocal(long dim) : base(nameof(FunctionalPostNormLocal))
+    {
+        this.dim = dim;
+        dense = Linear(dim, dim);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        var y = x + functional.gelu(dense.forward(x));   // expect: MHC0002 post-norm
+        return functional.layer_norm(y, new[] { dim });
+    }
+}
+
 public sealed class NotConvertibleMoreModel : Module<Tensor, Tensor>
 {
     private readonly Embedding embed;
@@ -183,6 +220,8 @@ public sealed class NotConvertibleMoreModel : Module<Tensor, Tensor>
     private readonly ModuleList<ProjectedResidual> projected;
     private readonly ModuleList<SummaryBlock> summary;
     private readonly ModuleList<GatedSkipBlock> gated;
+    private readonly ModuleList<FunctionalPostNorm> functional_norm;
+    private readonly ModuleList<FunctionalPostNormLocal> functional_norm_local;
     private readonly Linear head, aux_head;
 
     public NotConvertibleMoreModel(long vocab = 32, long dim = 16) : base(nameof(NotConvertibleMoreModel))
@@ -193,6 +232,8 @@ public sealed class NotConvertibleMoreModel : Module<Tensor, Tensor>
         projected = new ModuleList<ProjectedResidual>(new ProjectedResidual(dim), new ProjectedResidual(dim));
         summary = new ModuleList<SummaryBlock>(new SummaryBlock(dim), new SummaryBlock(dim));
         gated = new ModuleList<GatedSkipBlock>(new GatedSkipBlock(dim), new GatedSkipBlock(dim));
+        functional_norm = new ModuleList<FunctionalPostNorm>(new FunctionalPostNorm(dim), new FunctionalPostNorm(dim));
+        functional_norm_local = new ModuleList<FunctionalPostNormLocal>(new FunctionalPostNormLocal(dim), new FunctionalPostNormLocal(dim));
         head = Linear(dim, vocab);
         aux_head = Linear(dim, 2);
         RegisterComponents();
@@ -217,6 +258,10 @@ public sealed class NotConvertibleMoreModel : Module<Tensor, Tensor>
 
         for (var i = 0; i < gated.Count; i++)
             x = gated[i].forward(x, i % 2 == 0);
+        foreach (var layer in functional_norm)
+            x = layer.forward(x);
+        foreach (var layer in functional_norm_local)
+            x = layer.forward(x);
         return cat(new[] { head.forward(x).flatten(), aux.flatten() }, 0);
     }
 }
