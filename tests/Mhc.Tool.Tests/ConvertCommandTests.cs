@@ -30,6 +30,26 @@ public class ConvertCommandTests
         Assert.Equal(before, project.Snapshot());
     }
 
+    /// <summary>
+    /// A loop that runs two block classes, in a project that does not reference Mhc.Runtime yet: the blocks are
+    /// converted one at a time, and the one converted first (its [HyperConnected] not resolving until the packages
+    /// are added) must still read as a block of the loop, or the other is skipped and the result does not build.
+    /// </summary>
+    [Fact]
+    public async Task BothBlockClassesOfOneLoopConvertInAProjectWithoutTheRuntime()
+    {
+        var corpus = Path.Combine(SampleProject.RepositoryRoot(), "tests", "Mhc.Analyzers.Tests", "Ports");
+        using var project = new SampleProject(File.ReadAllText(Path.Combine(corpus, "Models", "InterleavedLayers.cs")), referenceMhc: false);
+
+        var (code, console) = await TestConsole.RunAsync("convert", project.ProjectPath, "--dry-run", "-q");
+
+        Assert.True(code == ExitCodes.Success, console.ErrorOutput + console.Output);
+        Assert.Contains("+public sealed partial class GatedCrossAttention", console.Output);
+        Assert.Contains("+public sealed partial class LanguageLayer", console.Output);
+        Assert.DoesNotContain("Skipped", console.Output);
+        Assert.Contains("Would convert 2 residual connection(s) in 1 file(s):", console.Output);
+    }
+
     [Fact]
     public async Task ConvertWritesOnceAndASecondRunChangesNothing()
     {

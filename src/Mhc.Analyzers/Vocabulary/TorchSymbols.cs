@@ -89,16 +89,18 @@ internal sealed class TorchSymbols
         return false;
     }
 
+    /// <summary>
+    /// The block carries <c>[HyperConnected]</c>. While <c>dotnet mhc convert</c> converts a project one block at a time,
+    /// the project does not reference Mhc.Runtime yet and the attribute does not resolve: a block converted earlier
+    /// in the same run is recognized by the attribute's name then.
+    /// </summary>
     public bool IsHyperConnected(INamedTypeSymbol type)
     {
-        if (HyperConnectedAttribute is null)
-        {
-            return false;
-        }
-
         foreach (var attribute in type.GetAttributes())
         {
-            if (SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, HyperConnectedAttribute))
+            if (HyperConnectedAttribute is not null
+                ? SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, HyperConnectedAttribute)
+                : attribute.AttributeClass is IErrorTypeSymbol { Name: "HyperConnected" or "HyperConnectedAttribute" })
             {
                 return true;
             }
