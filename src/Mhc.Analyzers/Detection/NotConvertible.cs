@@ -27,7 +27,7 @@ internal static class Reasons
     public static readonly NotConvertible Conditional = new(
         "conditional",
         "the residual exists only under a condition",
-        "A connection of its own would change the path that has no residual. An if without else that runs only residual connections on the stream converts (an optional sub-layer); otherwise build two block classes, one with the residual and one without, or make it unconditional.");
+        "A connection of its own would change the path that has no residual. An if without else that runs only residual connections on the stream converts (an optional sub-layer), also beside statements that do not touch the stream (`CrossWeights = attended.Item2;`); otherwise build two block classes, one with the residual and one without, or make it unconditional.");
 
     public static readonly NotConvertible ProjectionShortcut = new(
         "projection-shortcut",
