@@ -93,7 +93,7 @@ internal static class BlockRewriter
         var constructor = initialization.Constructor;
         if (initialization.Before is { } before)
         {
-            editor.InsertBefore(before, layout.Line(statement, SyntaxLayout.Indentation(before)));
+            editor.InsertBefore(before, layout.NextTo(before, statement));
             return;
         }
 

@@ -168,7 +168,7 @@ internal static class StackRewriter
             if (ModuleMembers.RegisterComponents(constructor) is { } register)
             {
                 var assign = SyntaxFactory.ParseStatement("HyperConnections.AssignLayerIndices(this);");
-                editor.InsertAfter(register, layout.Line(assign, SyntaxLayout.Indentation(register)));
+                editor.InsertAfter(register, layout.NextTo(register, assign));
             }
         }
     }

@@ -59,6 +59,23 @@ internal sealed class SyntaxLayout
         return line.Substring(0, line.Length - line.TrimStart(' ', '\t').Length);
     }
 
+    /// <summary>
+    /// A statement to insert next to <paramref name="anchor"/> (before or after it): on a line of its own where the anchor
+    /// starts its line, else on the anchor's line (<c>{ fc = Linear(d, d); RegisterComponents(); }</c> stays on one line).
+    /// </summary>
+    public StatementSyntax NextTo(SyntaxNode anchor, StatementSyntax statement)
+        => StartsLine(anchor)
+            ? Line(statement, Indentation(anchor))
+            : statement.WithLeadingTrivia().WithTrailingTrivia(SyntaxFactory.Space).WithAdditionalAnnotations(Simplifier.Annotation);
+
+    /// <summary>Whether nothing but whitespace precedes the node on its line.</summary>
+    private static bool StartsLine(SyntaxNode node)
+    {
+        var text = node.SyntaxTree.GetText();
+        var line = text.Lines.GetLineFromPosition(node.SpanStart);
+        return text.ToString(Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(line.Start, node.SpanStart)).Trim().Length == 0;
+    }
+
     /// <summary>A statement on a line of its own at <paramref name="indentation"/>, marked for simplification.</summary>
     public StatementSyntax Line(StatementSyntax statement, SyntaxTriviaList indentation)
         => statement.WithLeadingTrivia(indentation).WithTrailingTrivia(EndOfLine).WithAdditionalAnnotations(Simplifier.Annotation);

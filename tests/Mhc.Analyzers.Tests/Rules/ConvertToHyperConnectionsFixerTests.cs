@@ -76,6 +76,67 @@ public class ConvertToHyperConnectionsFixerTests
         return test.RunAsync();
     }
 
+    /// <summary>Constructors written on one line keep their statements on that line.</summary>
+    [Fact]
+    public Task One_line_constructors_get_their_calls_on_their_line()
+    {
+        const string original = TestSetup.Usings + """
+            namespace Demo;
+
+            public sealed class Block : Module<Tensor, Tensor>
+            {
+                private readonly LayerNorm ln; private readonly Linear fc;
+                public Block(long d) : base(nameof(Block)) { ln = LayerNorm(d); fc = Linear(d, d); RegisterComponents(); }
+                public override Tensor forward(Tensor x) => {|#0:x + fc.forward(ln.forward(x))|};
+            }
+
+            public sealed class Stack : Module<Tensor, Tensor>
+            {
+                private readonly ModuleList<Block> layers;
+                public Stack(long d) : base(nameof(Stack)) { layers = new ModuleList<Block>(new Block(d), new Block(d)); RegisterComponents(); }
+                public override Tensor forward(Tensor x)
+                {
+                    foreach (var layer in layers)
+                        x = layer.forward(x);
+                    return x;
+                }
+            }
+            """;
+        const string converted = "using Mhc.Runtime;\n" + TestSetup.Usings + """
+            namespace Demo;
+
+            [HyperConnected]
+            public sealed partial class Block : Module<Tensor, Tensor>
+            {
+                private readonly LayerNorm ln; private readonly Linear fc;
+                public Block(long d) : base(nameof(Block)) { ln = LayerNorm(d); fc = Linear(d, d); InitializeHyperConnections(channels: d); RegisterComponents(); }
+                public override Tensor forward(Tensor x) => hc_fc.forward(x, h => fc.forward(ln.forward(h)));
+            }
+
+            public sealed class Stack : Module<Tensor, Tensor>
+            {
+                private readonly ModuleList<Block> layers;
+                public Stack(long d) : base(nameof(Stack)) { layers = new ModuleList<Block>(new Block(d), new Block(d)); RegisterComponents(); HyperConnections.AssignLayerIndices(this); }
+                public override Tensor forward(Tensor x)
+                {
+                    x = HyperStreams.Expand(x, Block.HyperConnectionStreams);
+                    x = HyperStreams.Run(x, layers, (layer, streams) => layer.forward(streams));
+                    x = HyperStreams.Reduce(x);
+                    return x;
+                }
+            }
+            """;
+        var test = new MhcCodeFixTest<ResidualConnectionAnalyzer, ConvertToHyperConnectionsFixer>
+        {
+            TestCode = original,
+            FixedCode = converted,
+            NumberOfIncrementalIterations = 1,
+            NumberOfFixAllIterations = 1,
+        };
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.ResidualConnectionFound).WithLocation(0).WithArguments("fc"));
+        return test.RunAsync();
+    }
+
     /// <summary>The same source as two files: everything up to the model class, and the usings plus the model class.</summary>
     private static (string Block, string Model) SplitBlockAndModel(string source)
     {
