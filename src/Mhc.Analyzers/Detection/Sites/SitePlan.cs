@@ -57,6 +57,13 @@ internal sealed class SitePlan
             return;
         }
 
+        if (InPlaceChangeOfTheStream() is { } inPlace)
+        {
+            site.Problem = Reasons.StreamEscapes.With(
+                $"the stream is changed in place at line {SyntaxQueries.Line(inPlace)} ('{inPlace}'); inside a connection that would change the branch's input, not the streams");
+            return;
+        }
+
         if (target is not null)
         {
             PlanTarget(target);
@@ -78,6 +85,12 @@ internal sealed class SitePlan
             Hoist(target);
         }
 
+        if (site.Problem is null && AssignedOnlyInTheBranch() is { } unassigned)
+        {
+            site.Problem = Reasons.BranchLayout.With(
+                $"'{unassigned.Name}' is declared without a value and assigned in the branch, then read after it; inside a lambda the compiler cannot see it assigned: declare it with a value (= default!)");
+        }
+
         if (site.Problem is null)
         {
             // Reads of the stream inside the branch take the lambda parameter; they win over a target rename.
@@ -95,6 +108,17 @@ internal sealed class SitePlan
             site.Hoisted = _hoisted.ToImmutableArray();
         }
     }
+
+    /// <summary>
+    /// An in-place tensor method on the stream itself among the branch's statements (<c>x.clamp_(-1, 1);</c>,
+    /// <c>x.mul_(2)</c>, <c>x.add_(f, alpha: 0.5)</c>): it changed the stream, and moved into the lambda it would change
+    /// only the branch's input.
+    /// </summary>
+    private InvocationExpressionSyntax? InPlaceChangeOfTheStream()
+        => _site.Moved.SelectMany(m => m.DescendantNodesAndSelf()).OfType<InvocationExpressionSyntax>().FirstOrDefault(call =>
+            call.Expression is MemberAccessExpressionSyntax { Name.Identifier.ValueText: var name } access
+            && name.Length > 1 && name.EndsWith("_", System.StringComparison.Ordinal)
+            && _readsBySyntax[SyntaxQueries.Innermost(access.Expression)].Any(r => r.State == _site.Consumed));
 
     /// <summary>The variable the sum's value goes to, and the form the call takes; null when it goes elsewhere (returned, an argument).</summary>
     private ISymbol? Target()
@@ -252,6 +276,24 @@ internal sealed class SitePlan
                 continue;
             }
 
+            // attn.Attend(h, out var w) with w read after the sum: w is declared before the call, and the argument
+            // becomes out w (inside the lambda, out var w would declare a second w that hides it).
+            var outVariables = hoisted.Where(l => OutDeclaration(l) is not null).ToList();
+            foreach (var local in outVariables)
+            {
+                _renames[OutDeclaration(local)!] = local.Name;
+                if (!AddHoisted(local))
+                {
+                    return;
+                }
+            }
+
+            hoisted = hoisted.Except(outVariables, SymbolEqualityComparer.Default).OfType<ILocalSymbol>().ToList();
+            if (hoisted.Count == 0)
+            {
+                continue;
+            }
+
             switch (statement)
             {
                 case LocalDeclarationStatementSyntax { Declaration.Variables.Count: 1 } declaration:
@@ -290,6 +332,24 @@ internal sealed class SitePlan
             }
         }
     }
+
+    /// <summary>A local declared before the branch without a value (<c>Tensor w;</c>), written in it and read after the sum.</summary>
+    private ILocalSymbol? AssignedOnlyInTheBranch()
+        => _branchNodes.SelectMany(n => n.DescendantNodesAndSelf()).OfType<IdentifierNameSyntax>()
+            .Where(IsWrite)
+            .Select(id => _model.GetSymbolInfo(id, _ct).Symbol).OfType<ILocalSymbol>()
+            .FirstOrDefault(local => local.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(_ct) is VariableDeclaratorSyntax { Initializer: null } declarator
+                && !SyntaxQueries.Within(declarator, _branchNodes)
+                && UsedAfter(local));
+
+    /// <summary>The <c>var w</c> of an <c>out var w</c> argument that declares <paramref name="local"/>, or null.</summary>
+    private DeclarationExpressionSyntax? OutDeclaration(ILocalSymbol local)
+        => local.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(_ct) is SingleVariableDesignationSyntax
+            {
+                Parent: DeclarationExpressionSyntax { Parent: ArgumentSyntax { RefKindKeyword.RawKind: (int)SyntaxKind.OutKeyword } } declaration,
+            }
+            ? declaration
+            : null;
 
     private bool AddHoisted(ILocalSymbol local)
     {
