@@ -190,7 +190,7 @@ internal sealed class StreamUses
     {
         switch (reference.Parent)
         {
-            case IPropertyReferenceOperation { Property.Name: "device" or "dtype" or "requires_grad" or "device_type" }:
+            case IPropertyReferenceOperation property when TensorMetadata.IsSameOnStreams(property.Property.Name):
                 return true;
             case IPropertyReferenceOperation { Property.Name: "shape" } shape:
                 return shape.Parent is IArrayElementReferenceOperation { Indices: [ILiteralOperation { ConstantValue: { HasValue: true, Value: 0 or 0L } }] };

@@ -335,8 +335,8 @@ internal sealed class StreamFlow
                 return Read(local, local.Local);
             case IParameterReferenceOperation parameter:
                 return Read(parameter, parameter.Parameter);
-            case IPropertyReferenceOperation { Arguments.Length: 0, Property.Name: "shape" or "device" or "dtype" or "requires_grad" or "device_type" } metadata
-                when metadata.Instance is not null && _symbols.IsTensor(metadata.Instance.Type):
+            case IPropertyReferenceOperation { Arguments.Length: 0 } metadata
+                when metadata.Instance is not null && _symbols.IsTensor(metadata.Instance.Type) && TensorMetadata.IsProperty(metadata.Property.Name):
                 // x.shape[0], x.device: the read is recorded (StreamUses judges it), but what it gives carries none of
                 // the stream's values (t.reshape(x.shape[0], 2, -1) is not computed from x).
                 Eval(metadata.Instance);
@@ -680,7 +680,7 @@ internal sealed class StreamFlow
                 case "MoveToOuterDisposeScope" or "DetachFromDisposeScope" or "alias" when arguments.Count == 0:
                     // Ownership only (or a new handle on the same storage): the same tensor.
                     return receiver;
-                case "size" or "dim" or "IntShape" or "numel":
+                case var metadataMethod when TensorMetadata.IsMethod(metadataMethod):
                     // Metadata, as x.shape above: none of the stream's values.
                     return FlowValue.Combine(arguments.Select(a => a.Value).ToList());
             }
